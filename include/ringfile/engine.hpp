@@ -1,0 +1,140 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <sys/uio.h>
+
+#include "ringfile/export.hpp"
+#include "ringfile/result.hpp"
+
+namespace ringfile {
+
+namespace detail {
+class EngineCore;
+struct Request;
+}  // namespace detail
+
+class File;
+
+// Identifies one submitted op for Engine-level cancellation (see File::cancel).
+// Stays safe to use after the op completed: cancelling then does nothing.
+struct OpHandle {
+  detail::Request* request = nullptr;
+  std::uint64_t serial = 0;
+  explicit operator bool() const noexcept { return request != nullptr; }
+};
+
+enum class Backend : std::uint8_t {
+  Auto,        // the build's default: io_uring when the kernel allows it, else the pool
+  IoUring,     // io_uring or an error result saying why it can't be had
+  ThreadPool,  // blocking syscalls on worker threads
+};
+
+RINGFILE_API const char* to_string(Backend backend) noexcept;
+
+struct EngineOptions {
+  Backend backend = Backend::Auto;
+  // Submission queue entries (io_uring) / batch size hint (pool). Ops beyond what
+  // the engine can hold in flight wait in a user-space queue; calls never fail for it.
+  unsigned queue_depth = 256;
+  // Thread-pool workers; 0 picks a default from the core count.
+  unsigned workers = 0;
+  // How long a pool worker waits for work, and the owner waits in wait(), spinning
+  // before it sleeps. Spinning turns a ~60 us wake-up into ~2 us at low depth; it is
+  // bounded, so an idle engine costs no CPU. 0 disables it.
+  unsigned spin_us = 50;
+  // Reads first try preadv2(RWF_NOWAIT) on the owner thread: page-cached data
+  // returns at once with no hand-off; anything else goes to the engine.
+  bool cached_read_fast_path = true;
+  // The fast path is tried only while fewer ops than this are in flight: at depth a
+  // batched io_uring_enter costs less per op than one syscall each.
+  unsigned fast_path_max_in_flight = 4;
+  // io_uring only: cap on io-wq workers per ring (bounded, unbounded); 0 keeps the kernel's.
+  unsigned iowq_max_bounded = 0;
+  unsigned iowq_max_unbounded = 0;
+  // io_uring only: a kernel thread polls the SQ. Costs a busy CPU; off by default.
+  bool sqpoll = false;
+  // io_uring only: size of a sparse registered-file table; opened files take a slot
+  // and their ops use IOSQE_FIXED_FILE. 0 disables it.
+  unsigned fixed_file_slots = 0;
+};
+
+struct EngineStats {
+  std::uint64_t submitted = 0;       // ops accepted from callers
+  std::uint64_t completed = 0;       // completions delivered
+  std::uint64_t in_flight = 0;       // handed to the kernel or workers, not yet reaped
+  std::uint64_t queued = 0;          // waiting in user space for room in flight
+  std::uint64_t fast_path_reads = 0; // reads served by preadv2(RWF_NOWAIT) on the owner
+  std::uint64_t retries = 0;         // EINTR/EAGAIN resubmissions
+  std::uint64_t fallback_ops = 0;    // io_uring ops re-run on the helper pool
+  std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring) or worker wake-ups (pool)
+};
+
+// An Engine belongs to the thread that created it: ops, poll(), wait() and run()
+// are called there and every completion callback runs there, inside those calls.
+// post() is the one thread-safe entry point. Calls from another thread assert in
+// debug builds; in release builds they fail with EPERM (ops deliver EPERM to their
+// callback on the owner thread).
+class RINGFILE_API Engine {
+ public:
+  static Result<Engine> create(const EngineOptions& options = {});
+
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+  // Cancels what is in flight, delivers every completion (its result or
+  // ECANCELED), and only then releases the ring or the workers.
+  ~Engine();
+
+  Backend backend() const noexcept;
+  // Why Auto did not get io_uring (empty when it did, or when it was not asked for).
+  const std::string& fallback_reason() const noexcept;
+  // One line: which engine runs, its set-up flags and features.
+  std::string describe() const;
+  EngineStats stats() const noexcept;
+
+  // Hands queued ops to the kernel or workers without waiting.
+  Result<void> submit();
+  // Submits, then delivers the completions that are ready. Never blocks.
+  Result<std::size_t> poll();
+  // Submits, then blocks until at least one completion (or posted function) is
+  // delivered or the timeout passes; a negative timeout waits without limit.
+  Result<std::size_t> wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1));
+  // Delivers completions until no op is queued or in flight.
+  Result<void> run();
+  // Ops accepted and not yet completed.
+  std::size_t pending() const noexcept;
+
+  // Readable whenever completions or posted functions are waiting; watch it with
+  // epoll and call poll() when it fires.
+  int event_fd() const noexcept;
+
+  // Thread-safe: runs fn on the owner thread inside a later poll()/wait()/run().
+  void post(std::function<void()> fn);
+
+  // Registers buffers for File::read_fixed/write_fixed. Registered memory counts
+  // against RLIMIT_MEMLOCK; ENOMEM is returned as an error and unregistered ops
+  // keep working. On the thread pool the buffers are only remembered.
+  Result<void> register_buffers(std::span<const iovec> buffers);
+  Result<void> unregister_buffers();
+
+  // Cancels every op in flight or queued; each completes with ECANCELED or with the
+  // result it already had.
+  void cancel_all();
+  // Cancels one op: it completes exactly once, with ECANCELED or with the result it
+  // already had. Does nothing if the op has completed.
+  void cancel(OpHandle op);
+
+  detail::EngineCore& core() noexcept { return *core_; }
+
+ private:
+  explicit Engine(std::unique_ptr<detail::EngineCore> core) noexcept;
+  std::unique_ptr<detail::EngineCore> core_;
+};
+
+}  // namespace ringfile

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "ringfile/detail/inplace_function.hpp"
+#include "ringfile/engine.hpp"
+#include "ringfile/export.hpp"
+#include "ringfile/file_stat.hpp"
+#include "ringfile/result.hpp"
+
+namespace ringfile {
+
+namespace detail {
+struct FileState;
+}
+
+class File;
+
+using IoCallback = detail::InplaceFunction<void(Result<std::size_t>)>;
+using DoneCallback = detail::InplaceFunction<void(Result<void>)>;
+using OpenCallback = detail::InplaceFunction<void(Result<File>)>;
+using StatCallback = detail::InplaceFunction<void(Result<FileStat>)>;
+
+// An open file bound to an Engine. Every op is asynchronous: it returns at once and
+// its callback runs later on the engine's thread, inside poll()/wait()/run(),
+// exactly once, also when the op fails, is cancelled or the engine shuts down.
+//
+// Buffers and iovec arrays passed to an op must stay valid and untouched until its
+// callback has run. Offsets are byte positions (like pread); a negative offset or
+// one whose end overflows off_t fails with EINVAL. read/write return partial counts
+// as-is; read_exact/write_all continue until done, end of file or an error.
+//
+// Closing waits for the file's in-flight ops. A File destroyed while open is
+// closed in the background. Ops on a closed or moved-from File fail with EBADF.
+//
+// Files opened with O_DIRECT check buffer address, offset and length against the
+// filesystem's alignment (statx STATX_DIOALIGN, else the logical block size, else
+// 4096) before submission and fail with EINVAL when misaligned.
+class RINGFILE_API File {
+ public:
+  File() noexcept = default;
+  File(File&& other) noexcept;
+  File& operator=(File&& other) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File();
+
+  static OpHandle open(Engine& engine, std::string_view path, int flags, mode_t mode,
+                       OpenCallback callback);
+  static OpHandle open(Engine& engine, std::string_view path, int flags, OpenCallback callback) {
+    return open(engine, path, flags, 0644, std::move(callback));
+  }
+
+  bool is_open() const noexcept;
+  // The kernel descriptor, or -1. Valid until the close completes.
+  int native_handle() const noexcept;
+  // Required O_DIRECT alignment of buffers, offsets and lengths; 1 if not O_DIRECT.
+  std::size_t direct_alignment() const noexcept;
+
+  OpHandle read(void* buffer, std::size_t length, std::int64_t offset, IoCallback callback);
+  OpHandle write(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback);
+  OpHandle read_exact(void* buffer, std::size_t length, std::int64_t offset, IoCallback callback);
+  OpHandle write_all(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback);
+  OpHandle readv(const iovec* iov, int iovcnt, std::int64_t offset, IoCallback callback);
+  OpHandle writev(const iovec* iov, int iovcnt, std::int64_t offset, IoCallback callback);
+  // Buffers registered with Engine::register_buffers; index names the buffer.
+  OpHandle read_fixed(void* buffer, std::size_t length, std::int64_t offset, unsigned index,
+                      IoCallback callback);
+  OpHandle write_fixed(const void* buffer, std::size_t length, std::int64_t offset, unsigned index,
+                       IoCallback callback);
+
+  // fsync covers the writes that completed before it was submitted.
+  OpHandle fsync(DoneCallback callback);
+  OpHandle fdatasync(DoneCallback callback);
+  OpHandle stat(StatCallback callback);
+  OpHandle fallocate(int mode, std::int64_t offset, std::int64_t length, DoneCallback callback);
+  OpHandle truncate(std::int64_t length, DoneCallback callback);
+
+  // Waits for the file's in-flight ops, then closes the descriptor.
+  OpHandle close(DoneCallback callback = {});
+  // Cancels every op of this file that is queued or in flight.
+  void cancel_all();
+
+ private:
+  friend class detail::EngineCore;
+  explicit File(detail::FileState* state) noexcept : state_(state) {}
+  void release() noexcept;
+
+  detail::FileState* state_ = nullptr;
+};
+
+}  // namespace ringfile

@@ -1,0 +1,581 @@
+#include "ringfile/engine.hpp"
+
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include <fcntl.h>
+
+#include "engine_core.hpp"
+#include "ringfile/file.hpp"
+#include "ringfile_config.h"
+
+namespace ringfile {
+
+const char* to_string(Backend backend) noexcept {
+  switch (backend) {
+    case Backend::Auto: return "auto";
+    case Backend::IoUring: return "io_uring";
+    case Backend::ThreadPool: return "threadpool";
+  }
+  return "?";
+}
+
+namespace detail {
+
+namespace {
+
+// EINTR and EAGAIN are retried; a descriptor that keeps saying EAGAIN (O_NONBLOCK
+// on a pipe, say) gets it reported rather than spun on forever.
+constexpr std::uint8_t kMaxRetries = 32;
+
+bool is_transfer(Op op) {
+  return op == Op::Read || op == Op::Write || op == Op::ReadFixed || op == Op::WriteFixed;
+}
+
+FileStat to_file_stat(const struct statx& s) {
+  FileStat out;
+  out.size = s.stx_size;
+  out.mode = s.stx_mode;
+  out.nlink = s.stx_nlink;
+  out.uid = s.stx_uid;
+  out.gid = s.stx_gid;
+  out.inode = s.stx_ino;
+  out.block_size = s.stx_blksize;
+  out.blocks = s.stx_blocks;
+  out.atime = {static_cast<time_t>(s.stx_atime.tv_sec), static_cast<long>(s.stx_atime.tv_nsec)};
+  out.mtime = {static_cast<time_t>(s.stx_mtime.tv_sec), static_cast<long>(s.stx_mtime.tv_nsec)};
+  out.ctime = {static_cast<time_t>(s.stx_ctime.tv_sec), static_cast<long>(s.stx_ctime.tv_nsec)};
+#ifdef STATX_DIOALIGN
+  if (s.stx_mask & STATX_DIOALIGN) {
+    out.dio_mem_align = s.stx_dio_mem_align;
+    out.dio_offset_align = s.stx_dio_offset_align;
+  }
+#endif
+  return out;
+}
+
+}  // namespace
+
+EngineCore::EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& options,
+                       std::string fallback_reason)
+    : backend_(std::move(backend)),
+      options_(options),
+      fallback_reason_(std::move(fallback_reason)),
+      owner_(std::this_thread::get_id()) {}
+
+EngineCore::~EngineCore() { shutdown(); }
+
+OpHandle EngineCore::submit(Request* request) {
+  ++stats_.submitted;
+  ++pending_;
+  OpHandle handle{request, request->serial};
+  if (shutting_down_ && request->op != Op::Close) {
+    request->res = -ECANCELED;
+    request->where = Where::Ready;
+    ready_.push_back(request);
+    return handle;
+  }
+  enqueue(request);
+  return handle;
+}
+
+OpHandle EngineCore::submit_file_op(FileState* file, Request* request) {
+  if (file->fd < 0 || file->closing) return fail(request, EBADF);
+  request->file = file;
+  request->fd = file->fd;
+  ++file->in_flight;
+  return submit(request);
+}
+
+OpHandle EngineCore::fail(Request* request, int err) {
+  ++stats_.submitted;
+  ++pending_;
+  OpHandle handle{request, request->serial};
+  request->res = -err;
+  request->where = Where::Ready;
+  ready_.push_back(request);
+  return handle;
+}
+
+void EngineCore::enqueue(Request* request) {
+  if (request->op == Op::Read && try_fast_path(request)) return;
+  if (shutting_down_ && request->op == Op::Close) {
+    // The backend is being drained: close at once rather than leak the descriptor.
+    request->res = sys::close(request->fd);
+    request->where = Where::Ready;
+    ready_.push_back(request);
+    return;
+  }
+  if (in_backend_ < backend_->capacity() && queued_.empty()) {
+    request->where = Where::Backend;
+    request->live_prev = nullptr;
+    request->live_next = live_;
+    if (live_) live_->live_prev = request;
+    live_ = request;
+    ++in_backend_;
+    backend_->start(request);
+  } else {
+    request->where = Where::Queued;
+    queued_.push_back(request);
+  }
+}
+
+bool EngineCore::try_fast_path(Request* request) {
+  FileState* file = request->file;
+  if (!options_.cached_read_fast_path || request->continuing || !file || file->nowait_unsupported ||
+      (file->open_flags & O_DIRECT) || in_backend_ >= options_.fast_path_max_in_flight) {
+    return false;
+  }
+  std::int64_t n = sys::pread_nowait(request->fd, request->buf, request->len, request->offset);
+  if (n < 0) {
+    if (n == -EOPNOTSUPP) file->nowait_unsupported = true;
+    return false;  // not cached, or an error the real read will report
+  }
+  ++stats_.fast_path_reads;
+  auto got = static_cast<std::size_t>(n);
+  if (got == request->len || got == 0) {
+    request->res = n;
+    request->where = Where::Ready;
+    ready_.push_back(request);
+    return true;
+  }
+  // Part of the range was cached: the engine reads the rest.
+  request->done += got;
+  request->buf = static_cast<char*>(request->buf) + got;
+  request->len -= got;
+  request->offset += n;
+  request->continuing = true;
+  return false;
+}
+
+void EngineCore::fill_backend() {
+  while (!queued_.empty() && in_backend_ < backend_->capacity()) {
+    Request* r = queued_.pop_front();
+    r->where = Where::Free;
+    // enqueue() only starts when the user-space queue is empty, which it may not be.
+    r->live_prev = nullptr;
+    r->live_next = live_;
+    if (live_) live_->live_prev = r;
+    live_ = r;
+    r->where = Where::Backend;
+    ++in_backend_;
+    backend_->start(r);
+  }
+}
+
+Result<void> EngineCore::flush() {
+  if (!on_owner_thread()) {
+    assert(!"ringfile::Engine used from a thread that does not own it");
+    return errno_code(EPERM);
+  }
+  fill_backend();
+  backend_->flush();
+  return {};
+}
+
+bool EngineCore::resubmit_if_needed(Request* r) {
+  if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_) return false;
+  if ((r->res == -EINTR || r->res == -EAGAIN) && r->retries < kMaxRetries) {
+    ++r->retries;
+    ++stats_.retries;
+    enqueue(r);
+    return true;
+  }
+  if (r->exact && is_transfer(r->op) && r->res > 0 && static_cast<std::size_t>(r->res) < r->len) {
+    auto got = static_cast<std::size_t>(r->res);
+    r->done += got;
+    r->buf = static_cast<char*>(r->buf) + got;
+    r->len -= got;
+    r->offset += r->res;
+    r->retries = 0;
+    enqueue(r);
+    return true;
+  }
+  return false;
+}
+
+void EngineCore::complete(Request* r) {
+  std::int64_t res = r->res;
+  if (r->cancelled.load(std::memory_order_relaxed) && res == -EINTR) res = -ECANCELED;
+  if (is_transfer(r->op)) {
+    if (res >= 0) {
+      res += static_cast<std::int64_t>(r->done);
+    } else if (r->done > 0 && !r->exact) {
+      res = static_cast<std::int64_t>(r->done);  // like pread: a partial count beats the error
+    }
+  }
+  FileState* file = r->file;
+  Op op = r->op;
+  auto callback = std::move(r->callback);
+  std::optional<FileStat> stat;
+  if (op == Op::Statx && res >= 0) stat = to_file_stat(r->stx);
+  int open_flags = r->flags;
+  pool_.release(r);
+  --pending_;
+  ++stats_.completed;
+
+  if (op == Op::Close && file) {
+    file->fd = -1;
+    if (!file->has_handle) free_file(file);
+  } else if (file) {
+    file_op_finished(file);
+  }
+
+  auto error = [res] { return errno_code(static_cast<int>(-res)); };
+  std::visit(
+      [&](auto& cb) {
+        using T = std::decay_t<decltype(cb)>;
+        if constexpr (std::is_same_v<T, IoCallback>) {
+          if (!cb) return;
+          if (res < 0) cb(error()); else cb(static_cast<std::size_t>(res));
+        } else if constexpr (std::is_same_v<T, DoneCallback>) {
+          if (!cb) return;
+          if (res < 0) cb(error()); else cb(Result<void>{});
+        } else if constexpr (std::is_same_v<T, StatCallback>) {
+          if (!cb) return;
+          if (res < 0) cb(error()); else cb(*stat);
+        } else if constexpr (std::is_same_v<T, RawCallback>) {
+          if (cb) cb(res);
+        } else if constexpr (std::is_same_v<T, OpenCallback>) {
+          if (res < 0) {
+            if (cb) cb(error());
+            return;
+          }
+          File opened(new_file(static_cast<int>(res), open_flags));
+          if (cb) cb(std::move(opened));
+        }
+      },
+      callback);
+}
+
+std::size_t EngineCore::deliver(RequestQueue& done) {
+  std::size_t delivered = 0;
+  while (Request* r = done.pop_front()) {
+    if (r->where == Where::Backend) {
+      (r->live_prev ? r->live_prev->live_next : live_) = r->live_next;
+      if (r->live_next) r->live_next->live_prev = r->live_prev;
+      r->live_prev = r->live_next = nullptr;
+      --in_backend_;
+    }
+    r->where = Where::Free;
+    if (resubmit_if_needed(r)) continue;
+    complete(r);
+    ++delivered;
+  }
+  return delivered;
+}
+
+std::size_t EngineCore::run_posted() {
+  {
+    std::lock_guard lock(posted_mutex_);
+    if (posted_.empty()) return 0;
+    running_posted_.swap(posted_);
+  }
+  std::size_t n = running_posted_.size();
+  for (auto& fn : running_posted_) fn();
+  running_posted_.clear();
+  return n;
+}
+
+Result<std::size_t> EngineCore::poll() {
+  if (auto r = flush(); !r) return r.error();
+  std::size_t n = run_posted();
+  RequestQueue done;
+  backend_->reap(done, std::chrono::nanoseconds(0));
+  done.append(ready_);
+  n += deliver(done);
+  n += deliver(ready_);  // completions the callbacks produced without the backend
+  fill_backend();
+  backend_->flush();
+  return n;
+}
+
+Result<std::size_t> EngineCore::wait(std::chrono::nanoseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  auto polled = poll();
+  if (!polled || *polled > 0 || timeout == std::chrono::nanoseconds(0)) return polled;
+  const bool forever = timeout < std::chrono::nanoseconds(0);
+  const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
+  for (;;) {
+    auto left = forever ? std::chrono::nanoseconds(-1) : std::chrono::nanoseconds(deadline - Clock::now());
+    if (!forever && left <= std::chrono::nanoseconds(0)) return std::size_t{0};
+    RequestQueue done;
+    backend_->reap(done, left);
+    std::size_t n = run_posted();
+    done.append(ready_);
+    n += deliver(done);
+    n += deliver(ready_);
+    fill_backend();
+    backend_->flush();
+    if (n > 0) return n;
+  }
+}
+
+Result<void> EngineCore::run() {
+  while (pending_ > 0) {
+    auto r = wait(std::chrono::nanoseconds(-1));
+    if (!r) return r.error();
+  }
+  run_posted();
+  return {};
+}
+
+void EngineCore::post(std::function<void()> fn) {
+  bool was_empty;
+  {
+    std::lock_guard lock(posted_mutex_);
+    was_empty = posted_.empty();
+    posted_.push_back(std::move(fn));
+  }
+  if (was_empty) backend_->wake();
+}
+
+void EngineCore::cancel(OpHandle op) {
+  Request* r = op.request;
+  if (!r || r->serial != op.serial || !on_owner_thread()) return;
+  switch (r->where) {
+    case Where::Queued:
+      queued_.remove(r);
+      r->res = -ECANCELED;
+      r->where = Where::Ready;
+      ready_.push_back(r);
+      break;
+    case Where::Backend:
+      if (!r->cancelled.exchange(true)) backend_->cancel(r);
+      break;
+    case Where::Free: case Where::Ready: case Where::Parked:
+      break;  // finished already, or a close that must still happen
+  }
+}
+
+void EngineCore::cancel_matching(FileState* file) {
+  RequestQueue keep;
+  while (Request* r = queued_.pop_front()) {
+    if (file && r->file != file) {
+      keep.push_back(r);
+      continue;
+    }
+    if (r->op == Op::Close) {
+      keep.push_back(r);
+      continue;
+    }
+    r->res = -ECANCELED;
+    r->where = Where::Ready;
+    ready_.push_back(r);
+  }
+  queued_.append(keep);
+  for (Request* r = live_; r; r = r->live_next) {
+    if (file && r->file != file) continue;
+    if (r->op == Op::Close) continue;
+    if (!r->cancelled.exchange(true)) backend_->cancel(r);
+  }
+  backend_->flush();
+}
+
+void EngineCore::cancel_all() { cancel_matching(nullptr); }
+void EngineCore::cancel_file(FileState* file) { cancel_matching(file); }
+
+FileState* EngineCore::new_file(int fd, int open_flags) {
+  auto* file = new FileState;
+  file->core = this;
+  file->fd = fd;
+  file->open_flags = open_flags;
+  if (open_flags & O_DIRECT) file->direct_alignment = direct_alignment_of(fd);
+  file->next = files_;
+  if (files_) files_->prev = file;
+  files_ = file;
+  backend_->file_opened(*file);
+  return file;
+}
+
+void EngineCore::free_file(FileState* file) {
+  (file->prev ? file->prev->next : files_) = file->next;
+  if (file->next) file->next->prev = file->prev;
+  delete file;
+}
+
+void EngineCore::close_file(FileState* file, Request* close_request) {
+  file->closing = true;
+  close_request->op = Op::Close;
+  close_request->file = file;
+  ++stats_.submitted;
+  ++pending_;
+  if (file->in_flight > 0) {
+    close_request->where = Where::Parked;
+    file->deferred_close = close_request;
+    return;
+  }
+  backend_->file_closing(*file);
+  close_request->fd = file->fd;
+  enqueue(close_request);
+}
+
+void EngineCore::file_op_finished(FileState* file) {
+  if (--file->in_flight > 0 || !file->deferred_close) return;
+  Request* close_request = std::exchange(file->deferred_close, nullptr);
+  backend_->file_closing(*file);
+  close_request->fd = file->fd;
+  enqueue(close_request);
+}
+
+void EngineCore::drop_handle(FileState* file) {
+  file->has_handle = false;
+  if (file->closing) return;  // freed when the close completes
+  if (file->fd < 0) {
+    free_file(file);
+    return;
+  }
+  close_file(file, pool_.acquire());
+}
+
+std::size_t EngineCore::direct_alignment_of(int fd) {
+  struct statx s {};
+#ifdef STATX_DIOALIGN
+  if (sys::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &s) == 0 && (s.stx_mask & STATX_DIOALIGN) &&
+      s.stx_dio_offset_align > 0) {
+    return std::max<std::size_t>(s.stx_dio_offset_align, s.stx_dio_mem_align);
+  }
+#endif
+  if (sys::statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &s) == 0 && s.stx_blksize >= 512) {
+    return s.stx_blksize;
+  }
+  return 4096;
+}
+
+EngineStats EngineCore::stats() const noexcept {
+  EngineStats s = stats_;
+  s.in_flight = in_backend_;
+  s.queued = queued_.size();
+  backend_->add_stats(s);
+  return s;
+}
+
+void EngineCore::shutdown() {
+  if (!backend_) return;
+  shutting_down_ = true;
+  cancel_all();
+  // Closes still queued are not cancelled; run them now rather than leak.
+  while (Request* r = queued_.pop_front()) {
+    r->res = r->op == Op::Close ? sys::close(r->fd) : -ECANCELED;
+    r->where = Where::Ready;
+    ready_.push_back(r);
+  }
+  // Every op completes exactly once, and no buffer is released while the kernel
+  // or a worker may still write it: drain until nothing is in the backend.
+  while (pending_ > 0 || !ready_.empty()) {
+    RequestQueue done;
+    if (in_backend_ > 0) backend_->reap(done, std::chrono::milliseconds(10));
+    done.append(ready_);
+    deliver(done);
+    fill_backend();
+    backend_->flush();
+    run_posted();
+    if (in_backend_ == 0 && queued_.empty() && ready_.empty()) {
+      assert(pending_ == 0 && "a request was lost");
+      break;
+    }
+  }
+  run_posted();
+  while (FileState* f = files_) {
+    files_ = f->next;
+    if (f->has_handle) {
+      f->core = nullptr;  // the File handle closes the descriptor itself
+      f->prev = f->next = nullptr;
+      continue;
+    }
+    if (f->fd >= 0) sys::close(f->fd);
+    delete f;
+  }
+  backend_.reset();
+}
+
+}  // namespace detail
+
+Engine::Engine(std::unique_ptr<detail::EngineCore> core) noexcept : core_(std::move(core)) {}
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::~Engine() = default;
+
+namespace {
+
+// The run-time choice for Backend::Auto: RINGFILE_BACKEND, else the build default.
+Result<Backend> resolve_auto() {
+  if (const char* env = std::getenv("RINGFILE_BACKEND"); env && *env) {
+    std::string_view v(env);
+    if (v == "io_uring") return Backend::IoUring;
+    if (v == "threadpool") return Backend::ThreadPool;
+    if (v == "auto") return Backend::Auto;
+    return errno_code(EINVAL);
+  }
+  std::string_view built(RINGFILE_DEFAULT_BACKEND);
+  if (built == "threadpool") return Backend::ThreadPool;
+  return Backend::Auto;
+}
+
+}  // namespace
+
+Result<Engine> Engine::create(const EngineOptions& options) {
+  Backend want = options.backend;
+  if (want == Backend::Auto) {
+    auto resolved = resolve_auto();
+    if (!resolved) return resolved.error();
+    want = *resolved;
+  }
+  std::unique_ptr<detail::Backend> backend;
+  std::string reason;
+  if (want != Backend::ThreadPool) {
+#if RINGFILE_HAVE_IO_URING
+    int err = 0;
+    backend = detail::make_uring_backend(options, err, reason);
+    if (!backend && options.backend == Backend::IoUring) return errno_code(err);
+#else
+    reason = "io_uring engine not built (meson -Dio_uring=disabled or liburing missing)";
+    if (options.backend == Backend::IoUring) return errno_code(ENOTSUP);
+#endif
+  }
+  try {
+    if (!backend) backend = detail::make_threadpool_backend(options);
+  } catch (const std::system_error& e) {
+    return e.code();
+  }
+  return Engine(std::make_unique<detail::EngineCore>(std::move(backend), options, std::move(reason)));
+}
+
+Backend Engine::backend() const noexcept { return core_->backend().kind(); }
+const std::string& Engine::fallback_reason() const noexcept { return core_->fallback_reason(); }
+
+std::string Engine::describe() const {
+  std::string s = core_->backend().describe();
+  if (!core_->fallback_reason().empty()) s += "; io_uring not used: " + core_->fallback_reason();
+  return s;
+}
+
+EngineStats Engine::stats() const noexcept { return core_->stats(); }
+Result<void> Engine::submit() { return core_->flush(); }
+Result<std::size_t> Engine::poll() { return core_->poll(); }
+Result<std::size_t> Engine::wait(std::chrono::nanoseconds timeout) { return core_->wait(timeout); }
+Result<void> Engine::run() { return core_->run(); }
+std::size_t Engine::pending() const noexcept { return core_->pending(); }
+int Engine::event_fd() const noexcept { return core_->backend().event_fd(); }
+void Engine::post(std::function<void()> fn) { core_->post(std::move(fn)); }
+
+Result<void> Engine::register_buffers(std::span<const iovec> buffers) {
+  if (!core_->on_owner_thread()) return errno_code(EPERM);
+  return core_->backend().register_buffers(buffers);
+}
+
+Result<void> Engine::unregister_buffers() {
+  if (!core_->on_owner_thread()) return errno_code(EPERM);
+  return core_->backend().unregister_buffers();
+}
+
+void Engine::cancel_all() {
+  if (core_->on_owner_thread()) core_->cancel_all();
+}
+
+void Engine::cancel(OpHandle op) { core_->cancel(op); }
+
+}  // namespace ringfile

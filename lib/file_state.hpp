@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ringfile::detail {
+
+class EngineCore;
+struct Request;
+
+// Engine-side state of one open file. A File handle points at it; the engine
+// keeps it until the close completes. If the engine goes away first, the handle
+// owns it and closes the descriptor itself.
+struct FileState {
+  EngineCore* core = nullptr;  // null once the engine is gone
+  int fd = -1;
+  int open_flags = 0;
+  std::uint32_t in_flight = 0;   // ops submitted and not yet completed
+  bool has_handle = true;        // a File refers to this state
+  bool closing = false;          // close requested; new ops fail with EBADF
+  Request* deferred_close = nullptr;  // waits for in_flight to reach 0
+  std::size_t direct_alignment = 1;
+  bool nowait_unsupported = false;    // RWF_NOWAIT refused; skip the fast path
+  int fixed_slot = -1;                // io_uring registered-file slot, or -1
+  std::uint32_t helper_ops = 0;       // bit per Op the filesystem refused via io_uring
+
+  FileState* prev = nullptr;  // the engine's list of live files
+  FileState* next = nullptr;
+};
+
+}  // namespace ringfile::detail

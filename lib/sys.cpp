@@ -1,0 +1,233 @@
+#include "sys.hpp"
+
+#include <array>
+#include <cerrno>
+#include <mutex>
+#include <vector>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace ringfile::detail::sys {
+
+std::atomic<bool> armed{false};
+
+namespace {
+
+struct Armed {
+  Fault fault;
+  std::uint64_t first_call;  // the call count at which it fires
+};
+
+struct FaultTable {
+  std::mutex mutex;
+  std::array<std::uint64_t, static_cast<std::size_t>(Call::count_)> counts{};
+  std::vector<Armed> faults;
+};
+
+FaultTable& table() {
+  static FaultTable t;
+  return t;
+}
+
+std::int64_t result_of(std::int64_t r) { return r < 0 ? -errno : r; }
+
+}  // namespace
+
+void inject(const Fault& fault) {
+  auto& t = table();
+  std::lock_guard lock(t.mutex);
+  auto seen = t.counts[static_cast<std::size_t>(fault.call)];
+  t.faults.push_back({fault, seen + fault.nth});
+  armed.store(true, std::memory_order_relaxed);
+}
+
+void clear_faults() {
+  auto& t = table();
+  std::lock_guard lock(t.mutex);
+  t.faults.clear();
+  t.counts.fill(0);
+  armed.store(false, std::memory_order_relaxed);
+}
+
+std::uint64_t calls(Call call) {
+  auto& t = table();
+  std::lock_guard lock(t.mutex);
+  return t.counts[static_cast<std::size_t>(call)];
+}
+
+Intercept intercept_slow(Call call) {
+  auto& t = table();
+  std::lock_guard lock(t.mutex);
+  auto n = ++t.counts[static_cast<std::size_t>(call)];
+  Intercept out;
+  for (const auto& a : t.faults) {
+    if (a.fault.call != call || n < a.first_call || n >= a.first_call + a.fault.times) continue;
+    if (a.fault.short_count) {
+      out.max_bytes = *a.fault.short_count;
+    } else {
+      out.error = a.fault.error;
+    }
+  }
+  return out;
+}
+
+std::int64_t pread(int fd, void* buf, std::size_t len, off_t offset) {
+  auto i = intercept(Call::read);
+  if (i.error) return i.error;
+  return result_of(::pread(fd, buf, std::min(len, i.max_bytes), offset));
+}
+
+std::int64_t pwrite(int fd, const void* buf, std::size_t len, off_t offset) {
+  auto i = intercept(Call::write);
+  if (i.error) return i.error;
+  return result_of(::pwrite(fd, buf, std::min(len, i.max_bytes), offset));
+}
+
+namespace {
+// Applies a short-count fault to a vector by trimming it to max_bytes.
+int trimmed_iov(const iovec* iov, int iovcnt, std::size_t max_bytes, std::vector<iovec>& out) {
+  out.assign(iov, iov + iovcnt);
+  std::size_t left = max_bytes;
+  int n = 0;
+  for (auto& v : out) {
+    if (left == 0) break;
+    v.iov_len = std::min(v.iov_len, left);
+    left -= v.iov_len;
+    ++n;
+  }
+  return n;
+}
+}  // namespace
+
+std::int64_t preadv(int fd, const iovec* iov, int iovcnt, off_t offset) {
+  auto i = intercept(Call::read);
+  if (i.error) return i.error;
+  if (i.max_bytes != SIZE_MAX) {
+    std::vector<iovec> v;
+    int n = trimmed_iov(iov, iovcnt, i.max_bytes, v);
+    return result_of(::preadv(fd, v.data(), n, offset));
+  }
+  return result_of(::preadv(fd, iov, iovcnt, offset));
+}
+
+std::int64_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset) {
+  auto i = intercept(Call::write);
+  if (i.error) return i.error;
+  if (i.max_bytes != SIZE_MAX) {
+    std::vector<iovec> v;
+    int n = trimmed_iov(iov, iovcnt, i.max_bytes, v);
+    return result_of(::pwritev(fd, v.data(), n, offset));
+  }
+  return result_of(::pwritev(fd, iov, iovcnt, offset));
+}
+
+std::int64_t pread_nowait(int fd, void* buf, std::size_t len, off_t offset) {
+  auto i = intercept(Call::read_nowait);
+  if (i.error) return i.error;
+  iovec v{buf, std::min(len, i.max_bytes)};
+  return result_of(::preadv2(fd, &v, 1, offset, RWF_NOWAIT));
+}
+
+int fsync(int fd) {
+  auto i = intercept(Call::fsync);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::fsync(fd)));
+}
+
+int fdatasync(int fd) {
+  auto i = intercept(Call::fsync);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::fdatasync(fd)));
+}
+
+int openat(int dirfd, const char* path, int flags, mode_t mode) {
+  auto i = intercept(Call::open);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::openat(dirfd, path, flags | O_CLOEXEC, mode)));
+}
+
+int close(int fd) {
+  auto i = intercept(Call::close);
+  if (i.error) {
+    // The descriptor is released even when close reports an error (Linux
+    // semantics); an injected error must not leak it.
+    ::close(fd);
+    return i.error;
+  }
+  return static_cast<int>(result_of(::close(fd)));
+}
+
+int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* out) {
+  auto i = intercept(Call::statx);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::statx(dirfd, path, flags, mask, out)));
+}
+
+int fallocate(int fd, int mode, off_t offset, off_t len) {
+  auto i = intercept(Call::fallocate);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::fallocate(fd, mode, offset, len)));
+}
+
+int ftruncate(int fd, off_t len) {
+  auto i = intercept(Call::ftruncate);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::ftruncate(fd, len)));
+}
+
+int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, unsigned flags) {
+  auto i = intercept(Call::rename);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::renameat2(olddirfd, oldpath, newdirfd, newpath, flags)));
+}
+
+int unlinkat(int dirfd, const char* path, int flags) {
+  auto i = intercept(Call::unlink);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::unlinkat(dirfd, path, flags)));
+}
+
+int mkdirat(int dirfd, const char* path, mode_t mode) {
+  auto i = intercept(Call::mkdir);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::mkdirat(dirfd, path, mode)));
+}
+
+int symlinkat(const char* target, int newdirfd, const char* linkpath) {
+  auto i = intercept(Call::symlink);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::symlinkat(target, newdirfd, linkpath)));
+}
+
+int linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags) {
+  auto i = intercept(Call::link);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::linkat(olddirfd, oldpath, newdirfd, newpath, flags)));
+}
+
+std::int64_t readlinkat(int dirfd, const char* path, char* buf, std::size_t len) {
+  auto i = intercept(Call::readlink);
+  if (i.error) return i.error;
+  return result_of(::readlinkat(dirfd, path, buf, len));
+}
+
+std::int64_t getdents64(int fd, void* buf, std::size_t len) {
+  auto i = intercept(Call::getdents);
+  if (i.error) return i.error;
+  return result_of(::syscall(SYS_getdents64, fd, buf, len));
+}
+
+int statvfs(const char* path, struct ::statvfs* out) {
+  auto i = intercept(Call::statvfs);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::statvfs(path, out)));
+}
+
+int faccessat(int dirfd, const char* path, int mode, int flags) {
+  auto i = intercept(Call::access);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(::faccessat(dirfd, path, mode, flags)));
+}
+
+}  // namespace ringfile::detail::sys

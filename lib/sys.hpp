@@ -1,0 +1,110 @@
+#pragma once
+
+// The syscall seam. Every raw syscall the engines make goes through here and
+// returns its result or -errno, so tests can program faults ("the 3rd read returns
+// -EINTR") without a mock of the kernel. Faults are keyed by the kind of operation,
+// not by the exact syscall, and the io_uring engine passes each completion through
+// complete(), so one programmed fault means the same thing on both engines.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include <fcntl.h>
+#include <linux/stat.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "ringfile/export.hpp"
+
+namespace ringfile::detail::sys {
+
+enum class Call : std::uint8_t {
+  read,         // pread, preadv, read_fixed
+  write,        // pwrite, pwritev, write_fixed
+  read_nowait,  // preadv2(RWF_NOWAIT) of the cached-read fast path
+  fsync,        // fsync and fdatasync
+  open,
+  close,
+  statx,
+  fallocate,
+  ftruncate,
+  rename,
+  unlink,
+  mkdir,
+  symlink,
+  link,
+  readlink,
+  getdents,
+  statvfs,
+  access,
+  uring_setup,     // io_uring_queue_init_params
+  uring_register,  // buffer and file registration
+  count_
+};
+
+struct Fault {
+  Call call;
+  // Fires on the nth call of `call` counted from when it was armed (1 = the next one).
+  std::uint64_t nth = 1;
+  // How many consecutive calls it fires on from there.
+  std::uint32_t times = 1;
+  // A negative errno to return, or, when short_count is set, the most bytes the
+  // call may transfer (a short read or write).
+  int error = 0;
+  std::optional<std::size_t> short_count;
+};
+
+// Test hooks. Thread-safe; cost one relaxed load per syscall while nothing is armed.
+RINGFILE_API void inject(const Fault& fault);
+RINGFILE_API void clear_faults();
+// Calls of `call` seen since the last clear_faults() (counted only while armed).
+RINGFILE_API std::uint64_t calls(Call call);
+
+struct Intercept {
+  int error = 0;                 // nonzero: fail with this negative errno
+  std::size_t max_bytes = SIZE_MAX;
+};
+
+extern RINGFILE_API std::atomic<bool> armed;
+RINGFILE_API Intercept intercept_slow(Call call);
+inline Intercept intercept(Call call) {
+  if (!armed.load(std::memory_order_relaxed)) return {};
+  return intercept_slow(call);
+}
+
+// Passes an io_uring completion result through the programmed faults.
+inline std::int64_t complete(Call call, std::int64_t res) {
+  if (!armed.load(std::memory_order_relaxed)) return res;
+  Intercept i = intercept_slow(call);
+  if (i.error) return i.error;
+  if (res > 0 && static_cast<std::uint64_t>(res) > i.max_bytes) return static_cast<std::int64_t>(i.max_bytes);
+  return res;
+}
+
+std::int64_t pread(int fd, void* buf, std::size_t len, off_t offset);
+std::int64_t pwrite(int fd, const void* buf, std::size_t len, off_t offset);
+std::int64_t preadv(int fd, const iovec* iov, int iovcnt, off_t offset);
+std::int64_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset);
+std::int64_t pread_nowait(int fd, void* buf, std::size_t len, off_t offset);
+int fsync(int fd);
+int fdatasync(int fd);
+int openat(int dirfd, const char* path, int flags, mode_t mode);
+int close(int fd);
+int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* out);
+int fallocate(int fd, int mode, off_t offset, off_t len);
+int ftruncate(int fd, off_t len);
+int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, unsigned flags);
+int unlinkat(int dirfd, const char* path, int flags);
+int mkdirat(int dirfd, const char* path, mode_t mode);
+int symlinkat(const char* target, int newdirfd, const char* linkpath);
+int linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags);
+std::int64_t readlinkat(int dirfd, const char* path, char* buf, std::size_t len);
+std::int64_t getdents64(int fd, void* buf, std::size_t len);
+int statvfs(const char* path, struct ::statvfs* out);
+int faccessat(int dirfd, const char* path, int mode, int flags);
+
+}  // namespace ringfile::detail::sys

@@ -1,0 +1,286 @@
+#include "threadpool/threadpool_backend.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace ringfile::detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Cancelling an op that is blocked in a syscall on a worker (a read from an empty
+// pipe) interrupts it with this signal; its handler does nothing, and it is
+// installed without SA_RESTART so the syscall returns EINTR.
+int cancel_signal() { return SIGRTMIN + 3; }
+
+void install_cancel_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(cancel_signal(), &sa, nullptr);
+  });
+}
+
+void write_eventfd(int fd) noexcept {
+  std::uint64_t one = 1;
+  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+void drain_eventfd(int fd) noexcept {
+  std::uint64_t value;
+  while (::read(fd, &value, sizeof value) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, int notify_fd)
+    : spin_(std::chrono::microseconds(options.spin_us)), notify_fd_(notify_fd) {
+  if (notify_fd_ < 0) {
+    notify_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (notify_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
+    owns_fd_ = true;
+  }
+  unsigned n = options.workers;
+  if (n == 0) n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
+  workers_.reserve(n);
+  running_ = std::make_unique<Running[]>(n);
+  try {
+    for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  } catch (...) {
+    stop_workers();
+    if (owns_fd_) ::close(notify_fd_);
+    throw;
+  }
+}
+
+ThreadPoolBackend::~ThreadPoolBackend() {
+  stop_workers();
+  if (owns_fd_) ::close(notify_fd_);
+}
+
+void ThreadPoolBackend::stop_workers() {
+  stop_.store(true);
+  sq_seq_.fetch_add(1);
+  sq_seq_.notify_all();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+std::string ThreadPoolBackend::describe() const {
+  return "threadpool (" + std::to_string(workers_.size()) + " workers, spin " +
+         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(spin_).count()) + " us)";
+}
+
+void ThreadPoolBackend::wake() noexcept { write_eventfd(notify_fd_); }
+
+void ThreadPoolBackend::start(Request* request) { staged_.push_back(request); }
+
+void ThreadPoolBackend::flush() {
+  if (staged_.empty()) return;
+  {
+    std::lock_guard lock(sq_mutex_);
+    sq_count_.fetch_add(static_cast<std::uint32_t>(staged_.size()));
+    sq_.append(staged_);
+  }
+  wake_worker();
+}
+
+// One wake-up per batch: the woken worker wakes the next while work remains, so a
+// batch of many ops costs the owner one futex call, not one per op.
+void ThreadPoolBackend::wake_worker() {
+  sq_seq_.fetch_add(1);
+  if (sleeping_.load() > 0 && !spinner_.load()) {
+    ++wakeups_;
+    sq_seq_.notify_one();
+  }
+}
+
+Request* ThreadPoolBackend::take(unsigned index) {
+  for (;;) {
+    if (sq_count_.load() > 0) {
+      std::unique_lock lock(sq_mutex_);
+      if (Request* r = sq_.pop_front()) {
+        sq_count_.fetch_sub(1);
+        running_[index].request.store(r);
+        bool more = !sq_.empty();
+        lock.unlock();
+        if (more) wake_worker();
+        return r;
+      }
+    }
+    if (stop_.load()) return nullptr;
+    // One worker at a time spins; the rest sleep at once, so a 2-core machine is not
+    // eaten by idle workers and an idle engine costs nothing after spin_us.
+    bool expected = false;
+    if (spin_.count() > 0 && spinner_.compare_exchange_strong(expected, true)) {
+      const auto until = Clock::now() + spin_;
+      bool found = false;
+      while (Clock::now() < until && !stop_.load()) {
+        if (sq_count_.load() > 0) {
+          found = true;
+          break;
+        }
+        for (int i = 0; i < 64; ++i) cpu_relax();
+      }
+      spinner_.store(false);
+      if (found) continue;
+    }
+    std::uint32_t seen = sq_seq_.load();
+    sleeping_.fetch_add(1);
+    if (sq_count_.load() == 0 && !stop_.load()) sq_seq_.wait(seen);
+    sleeping_.fetch_sub(1);
+  }
+}
+
+void ThreadPoolBackend::worker_loop(unsigned index) {
+  // Only the cancel signal may interrupt a worker; everything else goes to other threads.
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, cancel_signal());
+  pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  running_[index].thread = pthread_self();
+  while (Request* r = take(index)) {
+    std::int64_t res = r->cancelled.load() ? -ECANCELED : run_blocking(*r);
+    running_[index].request.store(nullptr);
+    r->res = res;
+    complete(r);
+  }
+}
+
+void ThreadPoolBackend::complete(Request* request) {
+  bool signal;
+  {
+    std::lock_guard lock(cq_mutex_);
+    cq_.push_back(request);
+    cq_count_.fetch_add(1);
+    signal = !signaled_.exchange(true);
+  }
+  // The owner spinning in reap() sees cq_count_ and needs no eventfd write; when it
+  // stops spinning it checks cq_count_ again before it sleeps.
+  if (signal && !owner_spinning_.load()) write_eventfd(notify_fd_);
+}
+
+bool ThreadPoolBackend::take_completions(RequestQueue& done) {
+  if (cq_count_.load() == 0) return false;
+  if (owns_fd_ && signaled_.load()) drain_eventfd(notify_fd_);
+  std::lock_guard lock(cq_mutex_);
+  cq_count_.store(0);
+  signaled_.store(false);
+  done.append(cq_);
+  return true;
+}
+
+void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
+  if (take_completions(done) || timeout == std::chrono::nanoseconds(0)) return;
+  const bool forever = timeout < std::chrono::nanoseconds(0);
+  const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
+
+  if (spin_.count() > 0 && in_flight() > 0) {
+    owner_spinning_.store(true);
+    const auto until = std::min(deadline, Clock::now() + spin_);
+    while (cq_count_.load() == 0 && Clock::now() < until) cpu_relax();
+    owner_spinning_.store(false);
+    if (take_completions(done)) return;
+  }
+
+  for (;;) {
+    if (take_completions(done)) return;
+    int wait_ms = -1;
+    if (!forever) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return;
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), 1000));
+    }
+    // A cancel signal can slip in before its worker enters the syscall; send it
+    // again every few milliseconds while a cancelled op is still running.
+    if (interrupt_cancelled()) wait_ms = wait_ms < 0 ? 5 : std::min(wait_ms, 5);
+    pollfd p{notify_fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, wait_ms);
+    if (r > 0) {
+      if (!take_completions(done) && owns_fd_) drain_eventfd(notify_fd_);
+      return;  // a completion, or wake() for a posted function
+    }
+    if (r == 0 && !forever && Clock::now() >= deadline) return;
+  }
+}
+
+std::size_t ThreadPoolBackend::in_flight() const noexcept {
+  return sq_count_.load() + static_cast<std::size_t>(busy_count());
+}
+
+unsigned ThreadPoolBackend::busy_count() const noexcept {
+  unsigned n = 0;
+  for (std::size_t i = 0; i < workers_.size(); ++i) n += running_[i].request.load() != nullptr;
+  return n;
+}
+
+void ThreadPoolBackend::cancel(Request* request) {
+  {
+    std::lock_guard lock(sq_mutex_);
+    if (sq_.remove(request)) {
+      sq_count_.fetch_sub(1);
+      request->res = -ECANCELED;
+      // complete() takes the other lock; the request is ours alone now.
+    } else {
+      request = staged_.remove(request) ? (request->res = -ECANCELED, request) : nullptr;
+      if (!request) {
+        interrupt_cancelled();
+        return;
+      }
+    }
+  }
+  complete(request);
+}
+
+bool ThreadPoolBackend::interrupt_cancelled() {
+  bool any = false;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Request* r = running_[i].request.load();
+    if (r && r->cancelled.load()) {
+      install_cancel_handler();
+      pthread_kill(running_[i].thread, cancel_signal());
+      any = true;
+    }
+  }
+  return any;
+}
+
+Result<void> ThreadPoolBackend::register_buffers(std::span<const iovec> buffers) {
+  buffers_.assign(buffers.begin(), buffers.end());
+  return {};
+}
+
+Result<void> ThreadPoolBackend::unregister_buffers() {
+  buffers_.clear();
+  return {};
+}
+
+void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept { stats.kernel_enters += wakeups_; }
+
+std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd) {
+  return std::make_unique<ThreadPoolBackend>(options, notify_fd);
+}
+
+}  // namespace ringfile::detail

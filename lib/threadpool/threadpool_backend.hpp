@@ -1,0 +1,82 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+
+#include "backend.hpp"
+
+namespace ringfile::detail {
+
+// Blocking syscalls on worker threads, with io_uring's shape: requests are handed
+// over in batches at flush(), completions come back on a queue and make an eventfd
+// readable, and the owner reaps them.
+class ThreadPoolBackend final : public Backend {
+ public:
+  // notify_fd: an eventfd to signal instead of one of our own (the io_uring
+  // engine's helper pool signals the ring's wake descriptor).
+  ThreadPoolBackend(const EngineOptions& options, int notify_fd);
+  ~ThreadPoolBackend() override;
+
+  ringfile::Backend kind() const noexcept override { return ringfile::Backend::ThreadPool; }
+  std::string describe() const override;
+  int event_fd() const noexcept override { return notify_fd_; }
+  void wake() noexcept override;
+  unsigned capacity() const noexcept override { return 1u << 16; }
+  void start(Request* request) override;
+  void flush() override;
+  void reap(RequestQueue& done, std::chrono::nanoseconds timeout) override;
+  void cancel(Request* request) override;
+  Result<void> register_buffers(std::span<const iovec> buffers) override;
+  Result<void> unregister_buffers() override;
+  void add_stats(EngineStats& stats) const noexcept override;
+
+ private:
+  struct Running {
+    std::atomic<Request*> request{nullptr};
+    pthread_t thread{};
+  };
+
+  void worker_loop(unsigned index);
+  Request* take(unsigned index);
+  void wake_worker();
+  void complete(Request* request);
+  bool take_completions(RequestQueue& done);
+  bool interrupt_cancelled();
+  std::size_t in_flight() const noexcept;
+  unsigned busy_count() const noexcept;
+  void stop_workers();
+
+  const std::chrono::nanoseconds spin_;
+  int notify_fd_;
+  bool owns_fd_ = false;
+
+  RequestQueue staged_;  // owner only: started, not yet flushed
+
+  std::mutex sq_mutex_;
+  RequestQueue sq_;
+  std::atomic<std::uint32_t> sq_count_{0};
+  std::atomic<std::uint32_t> sq_seq_{0};  // futex word workers sleep on
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> spinner_{false};
+  std::atomic<bool> stop_{false};
+
+  std::mutex cq_mutex_;
+  RequestQueue cq_;
+  std::atomic<std::uint32_t> cq_count_{0};
+  std::atomic<bool> signaled_{false};  // an eventfd write is owed or done for cq_
+  std::atomic<bool> owner_spinning_{false};
+
+  std::unique_ptr<Running[]> running_;
+  std::vector<std::thread> workers_;
+  std::vector<iovec> buffers_;
+  std::uint64_t wakeups_ = 0;
+};
+
+}  // namespace ringfile::detail
