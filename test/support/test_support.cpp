@@ -1,0 +1,116 @@
+#include "test_support.hpp"
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <dirent.h>
+#include <stdlib.h>
+
+#include "ringfile_config.h"
+
+namespace ringfile::test {
+
+TempDir::TempDir() {
+  std::string templ = (std::filesystem::temp_directory_path() / "ringfile-test-XXXXXX").string();
+  if (!::mkdtemp(templ.data())) throw std::system_error(errno, std::system_category(), "mkdtemp");
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<Backend> engines_under_test() {
+  std::vector<Backend> out{Backend::ThreadPool};
+#if RINGFILE_HAVE_IO_URING
+  out.insert(out.begin(), Backend::IoUring);
+#endif
+  return out;
+}
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::IoUring ? "io_uring" : "threadpool";
+}
+
+std::string skip_reason(Backend backend) {
+  if (backend != Backend::IoUring) return {};
+  auto engine = Engine::create(options_for(backend));
+  if (engine) return {};
+  return "io_uring unavailable here: " + engine.error().message();
+}
+
+EngineOptions options_for(Backend backend) {
+  EngineOptions o;
+  o.backend = backend;
+  return o;
+}
+
+void write_plain(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!out) throw std::runtime_error("write_plain " + path);
+}
+
+std::string read_plain(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string random_bytes(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+int open_fds() {
+  int n = 0;
+  DIR* d = ::opendir("/proc/self/fd");
+  while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+  ::closedir(d);
+  return n - 1;  // the DIR's own descriptor
+}
+
+Result<File> open_sync(Engine& engine, const std::string& path, int flags, mode_t mode) {
+  std::optional<Result<File>> done;
+  File::open(engine, path, flags, mode, [&](Result<File> f) { done.emplace(std::move(f)); });
+  return await(engine, done);
+}
+
+Result<std::size_t> read_sync(Engine& engine, File& file, void* buf, std::size_t len, std::int64_t off) {
+  std::optional<Result<std::size_t>> done;
+  file.read(buf, len, off, [&](Result<std::size_t> r) { done.emplace(r); });
+  return await(engine, done);
+}
+
+Result<std::size_t> write_sync(Engine& engine, File& file, const void* buf, std::size_t len, std::int64_t off) {
+  std::optional<Result<std::size_t>> done;
+  file.write(buf, len, off, [&](Result<std::size_t> r) { done.emplace(r); });
+  return await(engine, done);
+}
+
+Result<void> fsync_sync(Engine& engine, File& file) {
+  std::optional<Result<void>> done;
+  file.fsync([&](Result<void> r) { done.emplace(r); });
+  return await(engine, done);
+}
+
+Result<void> close_sync(Engine& engine, File& file) {
+  std::optional<Result<void>> done;
+  file.close([&](Result<void> r) { done.emplace(r); });
+  return await(engine, done);
+}
+
+void EngineTest::SetUp() {
+  if (auto why = skip_reason(GetParam()); !why.empty()) GTEST_SKIP() << why;
+  auto e = Engine::create(options());
+  ASSERT_TRUE(e) << e.error().message();
+  ASSERT_EQ(e->backend(), GetParam());
+  engine_.emplace(std::move(*e));
+}
+
+}  // namespace ringfile::test

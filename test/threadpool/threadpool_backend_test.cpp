@@ -1,0 +1,93 @@
+// Thread-pool specifics: worker count, batch hand-off, bounded spinning.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace ringfile::test {
+namespace {
+
+EngineOptions pool_options(unsigned workers, unsigned spin_us) {
+  EngineOptions o;
+  o.backend = Backend::ThreadPool;
+  o.workers = workers;
+  o.spin_us = spin_us;
+  return o;
+}
+
+int threads_in_process() {
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/task")) n += e.is_directory();
+  return n;
+}
+
+TEST(ThreadPool, RunsTheRequestedNumberOfWorkers) {
+  const int before = threads_in_process();
+  {
+    auto engine = Engine::create(pool_options(3, 0));
+    ASSERT_TRUE(engine);
+    EXPECT_EQ(threads_in_process(), before + 3);
+    EXPECT_NE(engine->describe().find("3 workers"), std::string::npos) << engine->describe();
+  }
+  EXPECT_EQ(threads_in_process(), before) << "workers are joined when the engine goes";
+}
+
+TEST(ThreadPool, ABatchCostsOneWakeUpNotOnePerOp) {
+  TempDir dir;
+  // No spinning, so workers are asleep and every hand-off needs a wake-up.
+  auto engine = Engine::create(pool_options(4, 0));
+  ASSERT_TRUE(engine);
+  auto file = open_sync(*engine, dir.file("batch"), O_CREAT | O_RDWR);
+  ASSERT_TRUE(file);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the workers sleep
+  const auto before = engine->stats().kernel_enters;
+  char buf[512] = {};
+  int done = 0;
+  for (int i = 0; i < 256; ++i) file->write(buf, sizeof buf, i * 512, [&](Result<std::size_t> r) { done += !!r; });
+  ASSERT_TRUE(engine->run());
+  EXPECT_EQ(done, 256);
+  const auto wakeups = engine->stats().kernel_enters - before;
+  // The owner wakes one worker per flush and workers wake each other while work
+  // remains, bounded by the pool size per batch rather than by the op count.
+  EXPECT_GE(wakeups, 1u);
+  EXPECT_LE(wakeups, 16u) << "wake-ups should not scale with the 256 ops";
+}
+
+TEST(ThreadPool, IdleEngineSpendsNoCpu) {
+  auto engine = Engine::create(pool_options(4, 200));
+  ASSERT_TRUE(engine);
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // past the spin bound
+  timespec a{}, b{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+  const double cpu_ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+  EXPECT_LT(cpu_ms, 20.0) << "idle workers must sleep, not spin";
+}
+
+TEST(ThreadPool, WorksWithSpinningDisabledAndEnabled) {
+  TempDir dir;
+  const std::string data = random_bytes(1 << 16);
+  write_plain(dir.file("f"), data);
+  for (unsigned spin : {0u, 50u}) {
+    EngineOptions o = pool_options(2, spin);
+    o.cached_read_fast_path = false;
+    auto engine = Engine::create(o);
+    ASSERT_TRUE(engine);
+    auto file = open_sync(*engine, dir.file("f"), O_RDONLY);
+    ASSERT_TRUE(file);
+    for (int i = 0; i < 100; ++i) {
+      char buf[100];
+      auto got = read_sync(*engine, *file, buf, sizeof buf, i * 100);
+      ASSERT_TRUE(got);
+      ASSERT_EQ(std::string(buf, 100), data.substr(static_cast<std::size_t>(i) * 100, 100));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ringfile::test
