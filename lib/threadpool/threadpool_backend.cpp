@@ -111,9 +111,16 @@ void ThreadPoolBackend::flush() {
 // batch of many ops costs the owner one futex call, not one per op.
 void ThreadPoolBackend::wake_worker() {
   sq_seq_.fetch_add(1);
-  if (sleeping_.load() > 0 && !spinner_.load()) {
-    ++wakeups_;
-    sq_seq_.notify_one();
+  if (spinner_.load()) return;  // the spinning worker will see the work
+  // Wake a sleeper only if none is already on its way up: without this, every
+  // take() that sees work left would notify the same not-yet-running sleeper.
+  int waking = waking_.load();
+  while (sleeping_.load() > waking) {
+    if (waking_.compare_exchange_weak(waking, waking + 1)) {
+      wakeups_.fetch_add(1, std::memory_order_relaxed);
+      sq_seq_.notify_one();
+      return;
+    }
   }
 }
 
@@ -151,6 +158,9 @@ Request* ThreadPoolBackend::take(unsigned index) {
     sleeping_.fetch_add(1);
     if (sq_count_.load() == 0 && !stop_.load()) sq_seq_.wait(seen);
     sleeping_.fetch_sub(1);
+    int waking = waking_.load();
+    while (waking > 0 && !waking_.compare_exchange_weak(waking, waking - 1)) {
+    }
   }
 }
 
@@ -277,7 +287,7 @@ Result<void> ThreadPoolBackend::unregister_buffers() {
   return {};
 }
 
-void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept { stats.kernel_enters += wakeups_; }
+void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept { stats.kernel_enters += wakeups_.load(std::memory_order_relaxed); }
 
 std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd) {
   return std::make_unique<ThreadPoolBackend>(options, notify_fd);

@@ -64,6 +64,7 @@ class ThreadPoolBackend final : public Backend {
   std::atomic<std::uint32_t> sq_count_{0};
   std::atomic<std::uint32_t> sq_seq_{0};  // futex word workers sleep on
   std::atomic<int> sleeping_{0};
+  std::atomic<int> waking_{0};  // notified sleepers not yet running
   std::atomic<bool> spinner_{false};
   std::atomic<bool> stop_{false};
 
@@ -76,7 +77,7 @@ class ThreadPoolBackend final : public Backend {
   std::unique_ptr<Running[]> running_;
   std::vector<std::thread> workers_;
   std::vector<iovec> buffers_;
-  std::uint64_t wakeups_ = 0;
+  std::atomic<std::uint64_t> wakeups_{0};
 };
 
 }  // namespace ringfile::detail
