@@ -90,6 +90,28 @@ OpHandle EngineCore::submit_file_op(FileState* file, Request* request) {
   return submit(request);
 }
 
+OpHandle EngineCore::submit_chain(FileState* file, Request* head) {
+  for (Request* r = head; r; r = r->link_next) {
+    ++stats_.submitted;
+    ++pending_;
+    r->file = file;
+    r->fd = file->fd;
+    ++file->in_flight;
+    r->link_tail = r != head && !r->link_next;
+  }
+  OpHandle handle{head, head->serial};
+  if (shutting_down_) {
+    for (Request* r = head; r; r = r->link_next) {
+      r->res = -ECANCELED;
+      r->where = Where::Ready;
+      ready_.push_back(r);
+    }
+    return handle;
+  }
+  enqueue(head);
+  return handle;
+}
+
 OpHandle EngineCore::fail(Request* request, int err) {
   ++stats_.submitted;
   ++pending_;
@@ -101,7 +123,7 @@ OpHandle EngineCore::fail(Request* request, int err) {
 }
 
 void EngineCore::enqueue(Request* request) {
-  if (request->op == Op::Read && try_fast_path(request)) return;
+  if (request->op == Op::Read && !request->link_next && try_fast_path(request)) return;
   if (shutting_down_ && request->op == Op::Close) {
     // The backend is being drained: close at once rather than leak the descriptor.
     request->res = sys::close(request->fd);
@@ -109,18 +131,30 @@ void EngineCore::enqueue(Request* request) {
     ready_.push_back(request);
     return;
   }
-  if (in_backend_ < backend_->capacity() && queued_.empty()) {
-    request->where = Where::Backend;
-    request->live_prev = nullptr;
-    request->live_next = live_;
-    if (live_) live_->live_prev = request;
-    live_ = request;
-    ++in_backend_;
-    backend_->start(request);
+  if (queued_.empty() && in_backend_ + chain_length(request) <= backend_->capacity()) {
+    start_in_backend(request);
   } else {
     request->where = Where::Queued;
     queued_.push_back(request);
   }
+}
+
+std::size_t EngineCore::chain_length(const Request* head) noexcept {
+  std::size_t n = 0;
+  for (; head; head = head->link_next) ++n;
+  return n;
+}
+
+void EngineCore::start_in_backend(Request* head) {
+  for (Request* r = head; r; r = r->link_next) {
+    r->where = Where::Backend;
+    r->live_prev = nullptr;
+    r->live_next = live_;
+    if (live_) live_->live_prev = r;
+    live_ = r;
+    ++in_backend_;
+  }
+  backend_->start(head);
 }
 
 bool EngineCore::try_fast_path(Request* request) {
@@ -152,17 +186,8 @@ bool EngineCore::try_fast_path(Request* request) {
 }
 
 void EngineCore::fill_backend() {
-  while (!queued_.empty() && in_backend_ < backend_->capacity()) {
-    Request* r = queued_.pop_front();
-    r->where = Where::Free;
-    // enqueue() only starts when the user-space queue is empty, which it may not be.
-    r->live_prev = nullptr;
-    r->live_next = live_;
-    if (live_) live_->live_prev = r;
-    live_ = r;
-    r->where = Where::Backend;
-    ++in_backend_;
-    backend_->start(r);
+  while (!queued_.empty() && in_backend_ + chain_length(queued_.front()) <= backend_->capacity()) {
+    start_in_backend(queued_.pop_front());
   }
 }
 
@@ -177,7 +202,8 @@ Result<void> EngineCore::flush() {
 }
 
 bool EngineCore::resubmit_if_needed(Request* r) {
-  if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_) return false;
+  // A chain member cannot be rerun alone: its partner already ran or was cancelled.
+  if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_ || r->link_next || r->link_tail) return false;
   if ((r->res == -EINTR || r->res == -EAGAIN) && r->retries < kMaxRetries) {
     ++r->retries;
     ++stats_.retries;
@@ -206,6 +232,18 @@ void EngineCore::complete(Request* r) {
     } else if (r->done > 0 && !r->exact) {
       res = static_cast<std::int64_t>(r->done);  // like pread: a partial count beats the error
     }
+  }
+  if (r->link_next) {
+    // The head's result travels to the tail, which reports for the whole chain.
+    r->link_next->link_res = res;
+  } else if (r->link_tail) {
+    const std::int64_t head = r->link_res;
+    const bool head_short = head >= 0 && r->link_res_expected > 0 &&
+                            static_cast<std::size_t>(head) < r->link_res_expected;
+    // A failed or short head means the tail did not (or must be taken not to) run:
+    // report the head's error or its count.
+    if (head < 0 || head_short) res = head;
+    else if (res >= 0) res = head;
   }
   FileState* file = r->file;
   Op op = r->op;
@@ -339,9 +377,11 @@ void EngineCore::cancel(OpHandle op) {
   switch (r->where) {
     case Where::Queued:
       queued_.remove(r);
-      r->res = -ECANCELED;
-      r->where = Where::Ready;
-      ready_.push_back(r);
+      for (Request* c = r; c; c = c->link_next) {
+        c->res = -ECANCELED;
+        c->where = Where::Ready;
+        ready_.push_back(c);
+      }
       break;
     case Where::Backend:
       if (!r->cancelled.exchange(true)) backend_->cancel(r);
@@ -362,9 +402,11 @@ void EngineCore::cancel_matching(FileState* file) {
       keep.push_back(r);
       continue;
     }
-    r->res = -ECANCELED;
-    r->where = Where::Ready;
-    ready_.push_back(r);
+    for (Request* c = r; c; c = c->link_next) {
+      c->res = -ECANCELED;
+      c->where = Where::Ready;
+      ready_.push_back(c);
+    }
   }
   queued_.append(keep);
   for (Request* r = live_; r; r = r->live_next) {
@@ -459,9 +501,11 @@ void EngineCore::shutdown() {
   cancel_all();
   // Closes still queued are not cancelled; run them now rather than leak.
   while (Request* r = queued_.pop_front()) {
-    r->res = r->op == Op::Close ? sys::close(r->fd) : -ECANCELED;
-    r->where = Where::Ready;
-    ready_.push_back(r);
+    for (Request* c = r; c; c = c->link_next) {
+      c->res = c->op == Op::Close ? sys::close(c->fd) : -ECANCELED;
+      c->where = Where::Ready;
+      ready_.push_back(c);
+    }
   }
   // Every op completes exactly once, and no buffer is released while the kernel
   // or a worker may still write it: drain until nothing is in the backend.

@@ -40,6 +40,9 @@ class EngineCore {
   OpHandle submit(Request* request);
   // Same, for an op on an open file: checks the file is open, counts it in flight.
   OpHandle submit_file_op(FileState* file, Request* request);
+  // Submits a chain (request->link_next...) whose members were made with
+  // make_request; `file` counts each member in flight.
+  OpHandle submit_chain(FileState* file, Request* head);
   // Completes `request` with -err at the next poll without running it.
   OpHandle fail(Request* request, int err);
   // An op was attempted from a thread that does not own the engine.
@@ -66,6 +69,8 @@ class EngineCore {
 
  private:
   void enqueue(Request* request);
+  void start_in_backend(Request* head);
+  static std::size_t chain_length(const Request* head) noexcept;
   void fill_backend();
   bool try_fast_path(Request* request);
   std::size_t deliver(RequestQueue& done);

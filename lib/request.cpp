@@ -86,6 +86,10 @@ void RequestPool::release(Request* r) noexcept {
   r->buf_index = 0;
   r->path.clear();
   r->path2.clear();
+  r->link_next = nullptr;
+  r->link_tail = false;
+  r->link_res = 0;
+  r->link_res_expected = 0;
   r->done = 0;
   r->res = 0;
   r->serial = 0;  // a stale OpHandle no longer matches

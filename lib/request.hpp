@@ -90,6 +90,14 @@ struct Request {
   std::variant<std::monostate, IoCallback, DoneCallback, OpenCallback, StatCallback, RawCallback> callback;
   BlockingWork work;
 
+  // Linked ops (write then fsync): the head points at the op that runs only if the
+  // head completes in full; backends take a chain as a unit (IOSQE_IO_LINK on
+  // io_uring, one worker in order on the pool).
+  Request* link_next = nullptr;
+  bool link_tail = false;
+  std::int64_t link_res = 0;             // the tail keeps the head's final result
+  std::size_t link_res_expected = 0;     // bytes the head must move for the tail to count
+
   Request* next = nullptr;       // the queue it sits in
   Request* live_prev = nullptr;  // the engine's list of requests in the backend
   Request* live_next = nullptr;

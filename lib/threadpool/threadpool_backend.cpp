@@ -171,11 +171,18 @@ void ThreadPoolBackend::worker_loop(unsigned index) {
   sigdelset(&all, cancel_signal());
   pthread_sigmask(SIG_SETMASK, &all, nullptr);
   running_[index].thread = pthread_self();
-  while (Request* r = take(index)) {
-    std::int64_t res = r->cancelled.load() ? -ECANCELED : run_blocking(*r);
+  while (Request* head = take(index)) {
+    // A chain runs in order on this worker; a failed or short member cancels the rest.
+    bool broken = false;
+    for (Request* r = head; r;) {
+      Request* next = r->link_next;
+      running_[index].request.store(r);
+      r->res = broken || r->cancelled.load() ? -ECANCELED : run_blocking(*r);
+      if (next) broken = broken || r->res < 0 || static_cast<std::size_t>(r->res) < next->link_res_expected;
+      complete(r);
+      r = next;
+    }
     running_[index].request.store(nullptr);
-    r->res = res;
-    complete(r);
   }
 }
 
@@ -251,17 +258,18 @@ void ThreadPoolBackend::cancel(Request* request) {
     std::lock_guard lock(sq_mutex_);
     if (sq_.remove(request)) {
       sq_count_.fetch_sub(1);
-      request->res = -ECANCELED;
-      // complete() takes the other lock; the request is ours alone now.
-    } else {
-      request = staged_.remove(request) ? (request->res = -ECANCELED, request) : nullptr;
-      if (!request) {
-        interrupt_cancelled();
-        return;
-      }
+    } else if (!staged_.remove(request)) {
+      interrupt_cancelled();
+      return;
     }
   }
-  complete(request);
+  // The request (and any chain behind it) is ours alone now.
+  for (Request* r = request; r;) {
+    Request* next = r->link_next;
+    r->res = -ECANCELED;
+    complete(r);
+    r = next;
+  }
 }
 
 bool ThreadPoolBackend::interrupt_cancelled() {

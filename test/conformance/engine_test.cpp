@@ -235,20 +235,6 @@ TEST_P(EngineBehaviour, CancelQueuedOrFinishedOpsCompleteOnce) {
   for (int c : calls) EXPECT_EQ(c, 1);
 }
 
-TEST_P(EngineBehaviour, EnvironmentOverridesAuto) {
-  EngineOptions o;
-  o.backend = Backend::Auto;
-  ::setenv("RINGFILE_BACKEND", "threadpool", 1);
-  auto pool = Engine::create(o);
-  ::setenv("RINGFILE_BACKEND", "no-such-engine", 1);
-  auto bad = Engine::create(o);
-  ::unsetenv("RINGFILE_BACKEND");
-  ASSERT_TRUE(pool);
-  EXPECT_EQ(pool->backend(), Backend::ThreadPool);
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error(), std::errc::invalid_argument);
-}
-
 INSTANTIATE_TEST_SUITE_P(Engines, EngineBehaviour, ::testing::ValuesIn(engines_under_test()), backend_name);
 
 }  // namespace
