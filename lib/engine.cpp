@@ -180,7 +180,7 @@ bool EngineCore::try_fast_path(Request* request) {
   request->done += got;
   request->buf = static_cast<char*>(request->buf) + got;
   request->len -= got;
-  request->offset += n;
+  if (request->offset >= 0) request->offset += n;
   request->continuing = true;
   return false;
 }
@@ -215,7 +215,7 @@ bool EngineCore::resubmit_if_needed(Request* r) {
     r->done += got;
     r->buf = static_cast<char*>(r->buf) + got;
     r->len -= got;
-    r->offset += r->res;
+    if (r->offset >= 0) r->offset += r->res;
     r->retries = 0;
     enqueue(r);
     return true;

@@ -31,6 +31,7 @@ bool misaligned(std::uintptr_t value, std::size_t alignment) { return value % al
 
 // Checks an op's range the way the kernel would, before it is queued.
 int check_range(std::int64_t offset, std::size_t length) {
+  if (offset == kStreamOffset) return length > SSIZE_MAX ? EINVAL : 0;
   if (offset < 0) return EINVAL;
   if (length > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() - offset)) return EOVERFLOW;
   return 0;
@@ -41,7 +42,7 @@ int check_buffer(const FileState& file, const void* buffer, std::size_t length, 
   if (!buffer && length > 0) return EFAULT;
   const std::size_t a = file.direct_alignment;
   if (a > 1 && (misaligned(reinterpret_cast<std::uintptr_t>(buffer), a) || misaligned(length, a) ||
-                misaligned(static_cast<std::uint64_t>(offset), a))) {
+                (offset != kStreamOffset && misaligned(static_cast<std::uint64_t>(offset), a)))) {
     return EINVAL;
   }
   return 0;
@@ -60,7 +61,10 @@ int check_vector(const FileState& file, const iovec* iov, int iovcnt, std::int64
       return EINVAL;
     }
   }
-  if (file.direct_alignment > 1 && misaligned(static_cast<std::uint64_t>(offset), file.direct_alignment)) return EINVAL;
+  if (file.direct_alignment > 1 && offset != kStreamOffset &&
+      misaligned(static_cast<std::uint64_t>(offset), file.direct_alignment)) {
+    return EINVAL;
+  }
   return check_range(offset, total);
 }
 

@@ -75,13 +75,15 @@ Intercept intercept_slow(Call call) {
 std::int64_t pread(int fd, void* buf, std::size_t len, off_t offset) {
   auto i = intercept(Call::read);
   if (i.error) return i.error;
-  return result_of(::pread(fd, buf, std::min(len, i.max_bytes), offset));
+  len = std::min(len, i.max_bytes);
+  return result_of(offset < 0 ? ::read(fd, buf, len) : ::pread(fd, buf, len, offset));
 }
 
 std::int64_t pwrite(int fd, const void* buf, std::size_t len, off_t offset) {
   auto i = intercept(Call::write);
   if (i.error) return i.error;
-  return result_of(::pwrite(fd, buf, std::min(len, i.max_bytes), offset));
+  len = std::min(len, i.max_bytes);
+  return result_of(offset < 0 ? ::write(fd, buf, len) : ::pwrite(fd, buf, len, offset));
 }
 
 namespace {
@@ -106,9 +108,9 @@ std::int64_t preadv(int fd, const iovec* iov, int iovcnt, off_t offset) {
   if (i.max_bytes != SIZE_MAX) {
     std::vector<iovec> v;
     int n = trimmed_iov(iov, iovcnt, i.max_bytes, v);
-    return result_of(::preadv(fd, v.data(), n, offset));
+    return result_of(::preadv2(fd, v.data(), n, offset, 0));
   }
-  return result_of(::preadv(fd, iov, iovcnt, offset));
+  return result_of(::preadv2(fd, iov, iovcnt, offset, 0));
 }
 
 std::int64_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset) {
@@ -117,9 +119,9 @@ std::int64_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset) {
   if (i.max_bytes != SIZE_MAX) {
     std::vector<iovec> v;
     int n = trimmed_iov(iov, iovcnt, i.max_bytes, v);
-    return result_of(::pwritev(fd, v.data(), n, offset));
+    return result_of(::pwritev2(fd, v.data(), n, offset, 0));
   }
-  return result_of(::pwritev(fd, iov, iovcnt, offset));
+  return result_of(::pwritev2(fd, iov, iovcnt, offset, 0));
 }
 
 std::int64_t pread_nowait(int fd, void* buf, std::size_t len, off_t offset) {

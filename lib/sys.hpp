@@ -85,6 +85,7 @@ inline std::int64_t complete(Call call, std::int64_t res) {
   return res;
 }
 
+// An offset of -1 means the current file position (read/write), as in preadv2.
 std::int64_t pread(int fd, void* buf, std::size_t len, off_t offset);
 std::int64_t pwrite(int fd, const void* buf, std::size_t len, off_t offset);
 std::int64_t preadv(int fd, const iovec* iov, int iovcnt, off_t offset);

@@ -21,6 +21,9 @@ struct FileState;
 
 class File;
 
+// Read or write at the file's current position (pipes, FIFOs, character devices).
+inline constexpr std::int64_t kStreamOffset = -1;
+
 using IoCallback = detail::InplaceFunction<void(Result<std::size_t>)>;
 using DoneCallback = detail::InplaceFunction<void(Result<void>)>;
 using OpenCallback = detail::InplaceFunction<void(Result<File>)>;
@@ -31,8 +34,9 @@ using StatCallback = detail::InplaceFunction<void(Result<FileStat>)>;
 // exactly once, also when the op fails, is cancelled or the engine shuts down.
 //
 // Buffers and iovec arrays passed to an op must stay valid and untouched until its
-// callback has run. Offsets are byte positions (like pread); a negative offset or
-// one whose end overflows off_t fails with EINVAL. read/write return partial counts
+// callback has run. Offsets are byte positions (like pread); kStreamOffset (-1)
+// means the file's current position, for pipes, FIFOs and other streams. Any other
+// negative offset fails with EINVAL, one whose end overflows off_t with EOVERFLOW. read/write return partial counts
 // as-is; read_exact/write_all continue until done, end of file or an error.
 //
 // Closing waits for the file's in-flight ops. A File destroyed while open is
