@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "ringfile/detail/inplace_function.hpp"
+#include "ringfile/detail/op_awaitable.hpp"
 #include "ringfile/engine.hpp"
 #include "ringfile/export.hpp"
 #include "ringfile/file_stat.hpp"
@@ -17,6 +18,7 @@ namespace ringfile {
 
 namespace detail {
 struct FileState;
+struct FileAccess;
 }
 
 class File;
@@ -90,8 +92,71 @@ class RINGFILE_API File {
   // Cancels every op of this file that is queued or in flight.
   void cancel_all();
 
+  // Awaitable forms for coroutines (see task.hpp): the same ops without the
+  // callback; `co_await file.read(buf, n, off)` gives the Result the callback would
+  // get. The op starts when the coroutine suspends and resumes it on the engine's
+  // thread. Await them at once; the File must outlive the op.
+  static auto open(Engine& engine, std::string_view path, int flags, mode_t mode = 0644) {
+    return detail::make_awaitable<File>([&engine, path, flags, mode](OpenCallback cb) {
+      open(engine, path, flags, mode, std::move(cb));
+    });
+  }
+  auto read(void* buffer, std::size_t length, std::int64_t offset) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { read(buffer, length, offset, std::move(cb)); });
+  }
+  auto write(const void* buffer, std::size_t length, std::int64_t offset) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { write(buffer, length, offset, std::move(cb)); });
+  }
+  auto read_exact(void* buffer, std::size_t length, std::int64_t offset) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { read_exact(buffer, length, offset, std::move(cb)); });
+  }
+  auto write_all(const void* buffer, std::size_t length, std::int64_t offset) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { write_all(buffer, length, offset, std::move(cb)); });
+  }
+  auto readv(const iovec* iov, int iovcnt, std::int64_t offset) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { readv(iov, iovcnt, offset, std::move(cb)); });
+  }
+  auto writev(const iovec* iov, int iovcnt, std::int64_t offset) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { writev(iov, iovcnt, offset, std::move(cb)); });
+  }
+  auto read_fixed(void* buffer, std::size_t length, std::int64_t offset, unsigned index) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { read_fixed(buffer, length, offset, index, std::move(cb)); });
+  }
+  auto write_fixed(const void* buffer, std::size_t length, std::int64_t offset, unsigned index) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { write_fixed(buffer, length, offset, index, std::move(cb)); });
+  }
+  auto fsync() {
+    return detail::make_awaitable<void>([this](DoneCallback cb) { fsync(std::move(cb)); });
+  }
+  auto fdatasync() {
+    return detail::make_awaitable<void>([this](DoneCallback cb) { fdatasync(std::move(cb)); });
+  }
+  auto stat() {
+    return detail::make_awaitable<FileStat>([this](StatCallback cb) { stat(std::move(cb)); });
+  }
+  auto fallocate(int mode, std::int64_t offset, std::int64_t length) {
+    return detail::make_awaitable<void>(
+        [=, this](DoneCallback cb) { fallocate(mode, offset, length, std::move(cb)); });
+  }
+  auto truncate(std::int64_t length) {
+    return detail::make_awaitable<void>([=, this](DoneCallback cb) { truncate(length, std::move(cb)); });
+  }
+  // close() without a callback already means "close in the background".
+  auto async_close() {
+    return detail::make_awaitable<void>([this](DoneCallback cb) { close(std::move(cb)); });
+  }
+
  private:
   friend class detail::EngineCore;
+  friend struct detail::FileAccess;
   explicit File(detail::FileState* state) noexcept : state_(state) {}
   void release() noexcept;
 

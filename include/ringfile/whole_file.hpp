@@ -1,0 +1,60 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <sys/types.h>
+
+#include "ringfile/detail/op_awaitable.hpp"
+#include "ringfile/engine.hpp"
+#include "ringfile/export.hpp"
+#include "ringfile/file.hpp"
+#include "ringfile/fs.hpp"
+
+namespace ringfile::fs {
+
+// Whole-file helpers. Each is several ops in a row (open, stat, reads or writes,
+// close...), so none has a single OpHandle; the callback runs once at the end, on
+// the engine's thread, after the file has been closed.
+
+// The whole content of `path`. The size from statx sizes the first read; a file
+// that grew since is read on to its end, one that shrank ends early, and files that
+// report size 0 but have content (/proc, /sys) are read until end of file.
+RINGFILE_API void read_file(Engine& engine, std::string_view path, StringCallback callback);
+
+// Creates or truncates `path` and writes `data` to it. Not durable and not atomic:
+// a crash can leave any prefix; see write_file_atomic.
+RINGFILE_API void write_file(Engine& engine, std::string_view path, std::string data, mode_t mode,
+                             DoneCallback callback);
+inline void write_file(Engine& engine, std::string_view path, std::string data, DoneCallback callback) {
+  write_file(engine, path, std::move(data), 0666, std::move(callback));
+}
+
+// Replaces `path` with `data` so that after a crash it holds either the old or the
+// new content, never a mix: writes a temporary file in the same directory
+// (O_CREAT|O_EXCL, random name), fsyncs it, renames it over `path` and fsyncs the
+// directory. On any error before the rename the temporary file is removed and
+// `path` is untouched. The new file gets `mode` (less the umask), not the old one's.
+RINGFILE_API void write_file_atomic(Engine& engine, std::string_view path, std::string data, mode_t mode,
+                                    DoneCallback callback);
+inline void write_file_atomic(Engine& engine, std::string_view path, std::string data, DoneCallback callback) {
+  write_file_atomic(engine, path, std::move(data), 0666, std::move(callback));
+}
+
+// Awaitable forms. `data` is taken by value: it may be a temporary.
+inline auto read_file(Engine& engine, std::string_view path) {
+  return detail::make_awaitable<std::string>(
+      [&engine, path](StringCallback cb) { read_file(engine, path, std::move(cb)); });
+}
+inline auto write_file(Engine& engine, std::string_view path, std::string data, mode_t mode = 0666) {
+  return detail::make_awaitable<void>([&engine, path, data = std::move(data), mode](DoneCallback cb) mutable {
+    write_file(engine, path, std::move(data), mode, std::move(cb));
+  });
+}
+inline auto write_file_atomic(Engine& engine, std::string_view path, std::string data, mode_t mode = 0666) {
+  return detail::make_awaitable<void>([&engine, path, data = std::move(data), mode](DoneCallback cb) mutable {
+    write_file_atomic(engine, path, std::move(data), mode, std::move(cb));
+  });
+}
+
+}  // namespace ringfile::fs

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "engine_core.hpp"
+
+namespace ringfile::detail {
+
+// Runs `callback` at the next poll()/wait()/run() on the owner thread, without the
+// backend: for results known at once (a buffered line) that must still arrive the
+// way every completion does, and so that a callback loop does not recurse.
+inline void complete_later(EngineCore& core, RawCallback callback) {
+  Request* r = core.make_request(Op::Nop);
+  r->callback = std::move(callback);
+  core.fail(r, 0);  // "fails" with res 0: straight to the ready queue
+}
+
+}  // namespace ringfile::detail

@@ -1,0 +1,42 @@
+#pragma once
+
+// Waits for one callback-style op: `call<FileStat>(engine, [&](auto cb) { fs::stat(engine, p, std::move(cb)); })`.
+
+#include <optional>
+#include <utility>
+
+#include "sys.hpp"
+#include "test_support.hpp"
+
+namespace ringfile::test {
+
+template <class T, class Start>
+Result<T> call(Engine& engine, Start&& start) {
+  std::optional<Result<T>> done;
+  start([&done](Result<T> r) { done.emplace(std::move(r)); });
+  return await(engine, done);
+}
+
+// A fault for the syscall seam: `times` calls from the nth on fail with `error`
+// (negative errno), or move at most `short_count` bytes.
+inline detail::sys::Fault fault(detail::sys::Call call, std::uint64_t nth, std::uint32_t times, int error,
+                                std::optional<std::size_t> short_count = std::nullopt) {
+  detail::sys::Fault f{call, nth, times, error, short_count};
+  return f;
+}
+
+// Arms the seam with a fault that never fires, so it counts calls from zero.
+inline void count_syscalls() {
+  detail::sys::clear_faults();
+  detail::sys::inject(fault(detail::sys::Call::uring_setup, 1u << 30, 1, 0));
+}
+
+// Runs an awaitable to completion from a one-off task.
+template <class Awaitable>
+auto await_op(Engine& engine, Awaitable&& awaitable) {
+  using R = decltype(awaitable.await_resume());
+  auto body = [](Awaitable& a) -> Task<R> { co_return co_await a; };
+  return sync_wait(engine, body(awaitable));
+}
+
+}  // namespace ringfile::test
