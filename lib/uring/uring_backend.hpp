@@ -1,0 +1,119 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "uring/probe.hpp"
+
+struct io_uring;
+struct io_uring_sqe;
+
+namespace ringfile::detail {
+
+// The set-up ladder, most capable first. Each rung is tried when the kernel refuses
+// the one before it with EINVAL (a flag it does not know).
+enum class UringRung : std::uint8_t {
+  DeferTaskrun,  // SINGLE_ISSUER|DEFER_TASKRUN|SUBMIT_ALL (6.1+)
+  CoopTaskrun,   // COOP_TASKRUN (5.19+)
+  Plain,         // no flags (5.10+)
+};
+
+namespace uring_testing {
+// The rung make_uring_backend() starts at. -1: RINGFILE_URING_RUNG (0, 1 or 2) when
+// set, else the top. Lets tests and CI run everything on every rung.
+extern std::atomic<int> first_rung;
+}  // namespace uring_testing
+
+class UringBackend final : public Backend {
+ public:
+  // Sets up the ring; on failure returns null with err (positive errno) and reason.
+  static std::unique_ptr<UringBackend> create(const EngineOptions& options, int& err, std::string& reason);
+  ~UringBackend() override;
+  UringBackend(const UringBackend&) = delete;
+  UringBackend& operator=(const UringBackend&) = delete;
+
+  ringfile::Backend kind() const noexcept override { return ringfile::Backend::IoUring; }
+  std::string describe() const override;
+  int event_fd() const noexcept override;
+  void wake() noexcept override;
+
+  unsigned capacity() const noexcept override { return capacity_; }
+  void start(Request* request) override;
+  void flush() override;
+  void reap(RequestQueue& done, std::chrono::nanoseconds timeout) override;
+  void cancel(Request* request) override;
+
+  Result<void> register_buffers(std::span<const iovec> buffers) override;
+  Result<void> unregister_buffers() override;
+
+  void file_opened(FileState& file) override;
+  void file_closing(FileState& file) override;
+
+  void add_stats(EngineStats& stats) const noexcept override;
+
+  UringRung rung() const noexcept { return rung_; }
+  unsigned setup_flags() const noexcept { return setup_flags_; }
+  const UringProbe& probe() const noexcept { return probe_; }
+  unsigned sq_entries() const noexcept;
+  unsigned cq_entries() const noexcept;
+  bool fixed_files() const noexcept { return fixed_file_slots_ > 0; }
+
+ private:
+  UringBackend();
+  int init(const EngineOptions& options, std::string& reason);
+
+  io_uring* ring() const noexcept { return ring_.get(); }
+  bool needs_helper(const Request& request) const noexcept;
+  io_uring_sqe* prep(Request& request);
+  io_uring_sqe* get_sqe();
+  void make_room(unsigned sqes);
+  void submit_to_make_room();
+  int submit();
+  void enter_if_needed();
+  void arm_wake();
+  std::size_t take_cqes(RequestQueue& done);
+  std::size_t finish(Request* request, int cqe_res, RequestQueue& done);
+  bool should_fall_back(const Request& request, std::int64_t res) const noexcept;
+  void run_on_helper(Request* request);
+  std::size_t take_helper(RequestQueue& done);
+  void wait(RequestQueue& done, std::chrono::nanoseconds timeout);
+  void drain_before_exit();
+
+  std::unique_ptr<io_uring> ring_;
+  bool ring_ready_ = false;
+  UringRung rung_ = UringRung::Plain;
+  unsigned setup_flags_ = 0;
+  UringProbe probe_;
+  unsigned capacity_ = 0;
+  bool sqpoll_ = false;
+
+  int event_fd_ = -1;  // registered with the ring: readable when CQEs are posted
+  int wake_fd_ = -1;   // polled inside the ring: wake() and the helper pool write it
+  mutable bool event_fd_watched_ = false;
+  bool woken_ = false;    // the wake poll fired since reap() last looked
+  bool closing_ = false;  // being destroyed: the wake poll is not re-armed
+
+  std::size_t ring_requests_ = 0;    // Requests the kernel holds
+  std::size_t helper_requests_ = 0;  // Requests the helper pool holds
+
+  std::unique_ptr<Backend> helper_;
+  bool helper_unflushed_ = false;
+  // Requests re-run on the helper after an EINVAL: the file remembers the op only
+  // if the helper then succeeds (an EINVAL it repeats was a real one).
+  std::vector<Request*> probation_;
+  RequestQueue early_;  // finished outside reap(); the next reap delivers them
+
+  unsigned fixed_file_slots_ = 0;
+  std::vector<unsigned> free_slots_;
+  bool buffers_registered_ = false;
+
+  std::uint64_t enters_ = 0;
+  std::uint64_t fallbacks_ = 0;
+};
+
+}  // namespace ringfile::detail
