@@ -31,7 +31,8 @@ class Backend {
   virtual void start(Request* request) = 0;
   // Hands started requests to the kernel or the workers.
   virtual void flush() = 0;
-  // Moves completed requests (res set) into `done`. With a positive timeout, blocks
+  // Hands over what was started, then moves completed requests (res set) into
+  // `done`. With a positive timeout, blocks
   // until at least one is there, wake() is called, or the time passes; a negative
   // timeout blocks without limit.
   virtual void reap(RequestQueue& done, std::chrono::nanoseconds timeout) = 0;

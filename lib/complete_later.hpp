@@ -10,7 +10,7 @@ namespace ringfile::detail {
 inline void complete_later(EngineCore& core, RawCallback callback) {
   Request* r = core.make_request(Op::Nop);
   r->callback = std::move(callback);
-  core.fail(r, 0);  // "fails" with res 0: straight to the ready queue
+  core.complete_now(r, 0);
 }
 
 }  // namespace ringfile::detail

@@ -45,6 +45,9 @@ class EngineCore {
   OpHandle submit_chain(FileState* file, Request* head);
   // Completes `request` with -err at the next poll without running it.
   OpHandle fail(Request* request, int err);
+  // Completes `request` with `res` at the next poll, without the backend: for
+  // results known at once that must still arrive the way every completion does.
+  OpHandle complete_now(Request* request, std::int64_t res);
   // An op was attempted from a thread that does not own the engine.
   template <class Callback>
   OpHandle reject_foreign(Callback&& callback);
@@ -74,6 +77,8 @@ class EngineCore {
   void fill_backend();
   bool try_fast_path(Request* request);
   std::size_t deliver(RequestQueue& done);
+  std::size_t deliver_ready(RequestQueue& done);
+  std::error_code foreign_thread() const;
   bool resubmit_if_needed(Request* request);
   void complete(Request* request);
   void file_op_finished(FileState* file);

@@ -52,8 +52,9 @@ struct EngineOptions {
   // Reads first try preadv2(RWF_NOWAIT) on the owner thread: page-cached data
   // returns at once with no hand-off; anything else goes to the engine.
   bool cached_read_fast_path = true;
-  // The fast path is tried only while fewer ops than this are in flight: at depth a
-  // batched io_uring_enter costs less per op than one syscall each.
+  // io_uring only: the fast path is tried only while at most this many ops are
+  // outstanding; at depth one batched io_uring_enter costs less per op than a
+  // syscall each. The thread pool always tries it: a hand-off never costs less.
   unsigned fast_path_max_in_flight = 4;
   // io_uring only: cap on io-wq workers per ring (bounded, unbounded); 0 keeps the kernel's.
   unsigned iowq_max_bounded = 0;
@@ -104,6 +105,9 @@ class RINGFILE_API Engine {
   Result<std::size_t> poll();
   // Submits, then blocks until at least one completion (or posted function) is
   // delivered or the timeout passes; a negative timeout waits without limit.
+  // Submitting and waiting cost one io_uring_enter. Ops that callbacks start inside
+  // wait() are submitted by the next poll(), wait() or submit(): a loop that sleeps
+  // on event_fd() instead calls poll(), which submits them before it returns.
   Result<std::size_t> wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1));
   // Delivers completions until no op is queued or in flight.
   Result<void> run();

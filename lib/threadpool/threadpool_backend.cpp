@@ -61,12 +61,19 @@ ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, int notify_fd
     if (notify_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
     owns_fd_ = true;
   }
-  unsigned n = options.workers;
-  if (n == 0) n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
-  workers_.reserve(n);
-  running_ = std::make_unique<Running[]>(n);
+  // A fixed count when asked for; otherwise start small and grow while every
+  // worker is busy and work waits, as device-bound work (O_DIRECT at depth) needs
+  // about one blocked worker per op in flight.
+  unsigned initial = options.workers;
+  max_workers_ = options.workers;
+  if (initial == 0) {
+    initial = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
+    max_workers_ = kDefaultMaxWorkers;
+  }
+  workers_.reserve(max_workers_);
+  running_ = std::make_unique<Running[]>(max_workers_);
   try {
-    for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (unsigned i = 0; i < initial; ++i) spawn_worker();
   } catch (...) {
     stop_workers();
     if (owns_fd_) ::close(notify_fd_);
@@ -79,6 +86,11 @@ ThreadPoolBackend::~ThreadPoolBackend() {
   if (owns_fd_) ::close(notify_fd_);
 }
 
+void ThreadPoolBackend::spawn_worker() {
+  const auto index = static_cast<unsigned>(workers_.size());
+  workers_.emplace_back([this, index] { worker_loop(index); });
+}
+
 void ThreadPoolBackend::stop_workers() {
   stop_.store(true);
   sq_seq_.fetch_add(1);
@@ -89,7 +101,8 @@ void ThreadPoolBackend::stop_workers() {
 }
 
 std::string ThreadPoolBackend::describe() const {
-  return "threadpool (" + std::to_string(workers_.size()) + " workers, spin " +
+  return "threadpool (" + std::to_string(workers_.size()) + " workers, up to " + std::to_string(max_workers_) +
+         ", spin " +
          std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(spin_).count()) + " us)";
 }
 
@@ -105,6 +118,22 @@ void ThreadPoolBackend::flush() {
     sq_.append(staged_);
   }
   wake_worker();
+}
+
+// Called by the owner before it blocks: work that no worker has taken since the
+// last look, with nobody idle, means every worker is stuck in a syscall; add one.
+// Judging by staleness rather than by a busy count ignores the instant between a
+// worker posting a completion and going back for more.
+void ThreadPoolBackend::grow_if_starved() {
+  const std::uint64_t taken = taken_.load();
+  const bool stale = sq_count_.load() > 0 && taken == taken_at_last_look_;
+  taken_at_last_look_ = taken;
+  if (!stale || workers_.size() >= max_workers_ || sleeping_.load() > 0 || spinner_.load()) return;
+  try {
+    spawn_worker();
+  } catch (const std::system_error&) {
+    // Out of threads: the workers there are still serve the queue.
+  }
 }
 
 // One wake-up per batch: the woken worker wakes the next while work remains, so a
@@ -130,6 +159,7 @@ Request* ThreadPoolBackend::take(unsigned index) {
       std::unique_lock lock(sq_mutex_);
       if (Request* r = sq_.pop_front()) {
         sq_count_.fetch_sub(1);
+        taken_.fetch_add(1);
         running_[index].request.store(r);
         bool more = !sq_.empty();
         lock.unlock();
@@ -210,6 +240,7 @@ bool ThreadPoolBackend::take_completions(RequestQueue& done) {
 }
 
 void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
+  flush();
   if (take_completions(done) || timeout == std::chrono::nanoseconds(0)) return;
   const bool forever = timeout < std::chrono::nanoseconds(0);
   const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
@@ -224,6 +255,7 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
 
   for (;;) {
     if (take_completions(done)) return;
+    grow_if_starved();
     int wait_ms = -1;
     if (!forever) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -233,6 +265,8 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
     // A cancel signal can slip in before its worker enters the syscall; send it
     // again every few milliseconds while a cancelled op is still running.
     if (interrupt_cancelled()) wait_ms = wait_ms < 0 ? 5 : std::min(wait_ms, 5);
+    // Queued work with every worker blocked: look again soon, to grow the pool.
+    if (sq_count_.load() > 0 && workers_.size() < max_workers_) wait_ms = wait_ms < 0 ? 2 : std::min(wait_ms, 2);
     pollfd p{notify_fd_, POLLIN, 0};
     int r = ::poll(&p, 1, wait_ms);
     if (r > 0) {

@@ -52,6 +52,13 @@ class ThreadPoolBackend final : public Backend {
   std::size_t in_flight() const noexcept;
   unsigned busy_count() const noexcept;
   void stop_workers();
+  void spawn_worker();
+  void grow_if_starved();
+  std::atomic<std::uint64_t> taken_{0};     // requests workers have taken, ever
+  std::uint64_t taken_at_last_look_ = 0;    // owner only
+
+  static constexpr unsigned kDefaultMaxWorkers = 64;
+  unsigned max_workers_ = 0;
 
   const std::chrono::nanoseconds spin_;
   int notify_fd_;

@@ -1,6 +1,7 @@
 // Thread-pool specifics: worker count, batch hand-off, bounded spinning.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -87,6 +88,43 @@ TEST(ThreadPool, WorksWithSpinningDisabledAndEnabled) {
       ASSERT_EQ(std::string(buf, 100), data.substr(static_cast<std::size_t>(i) * 100, 100));
     }
   }
+}
+
+}  // namespace
+}  // namespace ringfile::test
+
+namespace ringfile::test {
+namespace {
+
+TEST(ThreadPool, GrowsSoBlockedWorkersDoNotStarveOtherOps) {
+  TempDir dir;
+  const std::string fifo_path = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo_path.c_str(), 0600), 0);
+  const std::string path = dir.file("regular");
+  write_plain(path, "payload");
+  EngineOptions o;
+  o.backend = Backend::ThreadPool;  // workers = 0: the default, growing pool
+  o.cached_read_fast_path = false;
+  auto engine = Engine::create(o);
+  ASSERT_TRUE(engine);
+  auto fifo = open_sync(*engine, fifo_path, O_RDWR);
+  auto regular = open_sync(*engine, path, O_RDONLY);
+  ASSERT_TRUE(fifo);
+  ASSERT_TRUE(regular);
+  // Sixteen reads that never finish on their own, more than the starting workers.
+  char blocked[16][8];
+  int cancelled = 0;
+  for (auto& b : blocked) {
+    fifo->read(b, sizeof b, kStreamOffset, [&](Result<std::size_t> r) { cancelled += !r; });
+    ASSERT_TRUE(engine->wait(std::chrono::milliseconds(2)));
+  }
+  char buf[7];
+  auto got = read_sync(*engine, *regular, buf, sizeof buf, 0);
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(std::string(buf, *got), "payload");
+  fifo->cancel_all();
+  ASSERT_TRUE(engine->run());
+  EXPECT_EQ(cancelled, 16);
 }
 
 }  // namespace
