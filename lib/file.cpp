@@ -189,6 +189,27 @@ OpHandle File::write_fixed(const void* buffer, std::size_t length, std::int64_t 
                   std::move(callback));
 }
 
+OpHandle File::write_then_fsync(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback,
+                                bool data_only) {
+  if (!state_ || !state_->core) return fail_detached(callback);
+  EngineCore& core = *state_->core;
+  if (!core.on_owner_thread()) {
+    assert(!"ringfile::File used from a thread that does not own its engine");
+    return core.reject_foreign(std::move(callback));
+  }
+  Request* sync = core.make_request(data_only ? Op::Fdatasync : Op::Fsync);
+  sync->callback = std::move(callback);
+  if (state_->fd < 0 || state_->closing) return core.fail(sync, EBADF);
+  if (int err = check_buffer(*state_, buffer, length, offset)) return core.fail(sync, err);
+  Request* write = core.make_request(Op::Write);
+  write->buf = const_cast<void*>(buffer);
+  write->len = length;
+  write->offset = offset;
+  write->link_next = sync;
+  sync->link_res_expected = length;
+  return core.submit_chain(state_, write);
+}
+
 OpHandle File::fsync(DoneCallback callback) {
   return file_op(state_, Op::Fsync, std::move(callback), [](Request&) { return 0; });
 }

@@ -61,6 +61,8 @@ struct Fault {
 // Test hooks. Thread-safe; cost one relaxed load per syscall while nothing is armed.
 RINGFILE_API void inject(const Fault& fault);
 RINGFILE_API void clear_faults();
+// Arms the seam with no fault, so calls() counts.
+RINGFILE_API void count_calls();
 // Calls of `call` seen since the last clear_faults() (counted only while armed).
 RINGFILE_API std::uint64_t calls(Call call);
 

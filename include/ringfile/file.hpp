@@ -82,6 +82,13 @@ class RINGFILE_API File {
 
   // fsync covers the writes that completed before it was submitted.
   OpHandle fsync(DoneCallback callback);
+  // A durable write: the data, then fsync (fdatasync when data_only), linked so the
+  // sync starts only once the write has moved every byte (IOSQE_IO_LINK on io_uring,
+  // in order on one worker on the pool). The result is the byte count written; a
+  // count below `length` means the write was short and the sync did not run, and an
+  // error is the write's or the sync's errno.
+  OpHandle write_then_fsync(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback,
+                            bool data_only = false);
   OpHandle fdatasync(DoneCallback callback);
   OpHandle stat(StatCallback callback);
   OpHandle fallocate(int mode, std::int64_t offset, std::int64_t length, DoneCallback callback);
@@ -132,6 +139,11 @@ class RINGFILE_API File {
   auto write_fixed(const void* buffer, std::size_t length, std::int64_t offset, unsigned index) {
     return detail::make_awaitable<std::size_t>(
         [=, this](IoCallback cb) { write_fixed(buffer, length, offset, index, std::move(cb)); });
+  }
+  auto write_then_fsync(const void* buffer, std::size_t length, std::int64_t offset, bool data_only = false) {
+    return detail::make_awaitable<std::size_t>([=, this](IoCallback cb) {
+      write_then_fsync(buffer, length, offset, std::move(cb), data_only);
+    });
   }
   auto fsync() {
     return detail::make_awaitable<void>([this](DoneCallback cb) { fsync(std::move(cb)); });
