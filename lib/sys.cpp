@@ -59,6 +59,7 @@ std::uint64_t calls(Call call) {
 }
 
 Intercept intercept_slow(Call call) {
+  if (call == Call::count_) return {};
   auto& t = table();
   std::lock_guard lock(t.mutex);
   auto n = ++t.counts[static_cast<std::size_t>(call)];

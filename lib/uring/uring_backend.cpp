@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <system_error>
 #include <utility>
 
@@ -416,14 +417,20 @@ void UringBackend::flush() {
 
 // With DEFER_TASKRUN (and COOP_TASKRUN) finished requests wait as task work until
 // this thread enters the kernel; meanwhile the CQ looks empty although the eventfd
-// fired. The kernel flags that state, and then one enter flushes it.
+// fired. The kernel flags that state. One enter runs a bounded batch of it (20 on
+// 6.x) and leaves the flag up while more waits, so keep entering while it is up;
+// the bound on rounds only keeps one reap from running unboundedly long.
 void UringBackend::enter_if_needed() {
-  const unsigned sq_flags = IO_URING_READ_ONCE(*ring()->sq.kflags);
-  if (sq_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) {
+  constexpr unsigned kPending = IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW;
+  if (!(IO_URING_READ_ONCE(*ring()->sq.kflags) & kPending)) {
+    if (io_uring_sq_ready(ring()) > 0) submit();
+    return;
+  }
+  ++enters_;
+  io_uring_submit_and_get_events(ring());
+  for (int round = 0; round < 64 && (IO_URING_READ_ONCE(*ring()->sq.kflags) & kPending); ++round) {
     ++enters_;
-    io_uring_submit_and_get_events(ring());
-  } else if (io_uring_sq_ready(ring()) > 0) {
-    submit();
+    io_uring_get_events(ring());
   }
 }
 
@@ -458,6 +465,7 @@ void UringBackend::wait(RequestQueue& done, std::chrono::nanoseconds timeout) {
     io_uring_cqe* cqe = nullptr;
     ++enters_;
     int ret = io_uring_submit_and_wait_timeout(ring(), &cqe, 1, limit, nullptr);
+    enter_if_needed();  // the wait ran one batch of deferred completions; take the rest too
     std::size_t got = take_cqes(done) + take_helper(done);
     if (!early_.empty()) {
       got += early_.size();

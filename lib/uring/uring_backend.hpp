@@ -16,7 +16,8 @@ struct io_uring_sqe;
 namespace ringfile::detail {
 
 // The set-up ladder, most capable first. Each rung is tried when the kernel refuses
-// the one before it with EINVAL (a flag it does not know).
+// the one before it with EINVAL (a flag it does not know). Both task-run rungs add
+// TASKRUN_FLAG, which tells reap() when deferred completions wait in the kernel.
 enum class UringRung : std::uint8_t {
   DeferTaskrun,  // SINGLE_ISSUER|DEFER_TASKRUN|SUBMIT_ALL (6.1+)
   CoopTaskrun,   // COOP_TASKRUN (5.19+)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <memory>
 #include <set>
 #include <thread>
@@ -143,7 +144,12 @@ TEST_P(EngineBehaviour, EventFdBecomesReadableAndPollDelivers) {
     int spins = 0;
     while (!done) {
       epoll_event out{};
-      int n = ::epoll_wait(ep, &out, 1, 5000);
+      // io_uring interrupts the owner's blocking calls with task work (io-wq
+      // starting its workers), so an epoll loop retries EINTR.
+      int n;
+      do {
+        n = ::epoll_wait(ep, &out, 1, 5000);
+      } while (n < 0 && errno == EINTR);
       ASSERT_EQ(n, 1) << "event_fd never became readable (round " << round << ")";
       auto polled = engine().poll();
       ASSERT_TRUE(polled);
