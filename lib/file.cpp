@@ -250,6 +250,15 @@ OpHandle File::truncate(std::int64_t length, DoneCallback callback) {
   });
 }
 
+OpHandle File::advise(std::int64_t offset, std::int64_t length, int advice, DoneCallback callback) {
+  return file_op(state_, Op::Call, std::move(callback), [&](Request& r) {
+    if (offset < 0 || length < 0) return EINVAL;
+    const int fd = state_->fd;
+    r.work = [fd, offset, length, advice] { return std::int64_t{detail::sys::fadvise(fd, offset, length, advice)}; };
+    return 0;
+  });
+}
+
 OpHandle File::close(DoneCallback callback) {
   if (!state_ || !state_->core) return fail_detached(callback);
   EngineCore& core = *state_->core;

@@ -235,4 +235,10 @@ int faccessat(int dirfd, const char* path, int mode, int flags) {
   return static_cast<int>(result_of(::faccessat(dirfd, path, mode, flags)));
 }
 
+int fadvise(int fd, off_t offset, off_t len, int advice) {
+  auto i = intercept(Call::fadvise);
+  if (i.error) return i.error;
+  return -::posix_fadvise(fd, offset, len, advice);  // returns the error, not -1/errno
+}
+
 }  // namespace ringfile::detail::sys

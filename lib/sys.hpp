@@ -41,6 +41,7 @@ enum class Call : std::uint8_t {
   getdents,
   statvfs,
   access,
+  fadvise,
   uring_setup,     // io_uring_queue_init_params
   uring_register,  // buffer and file registration
   count_
@@ -109,5 +110,6 @@ std::int64_t readlinkat(int dirfd, const char* path, char* buf, std::size_t len)
 std::int64_t getdents64(int fd, void* buf, std::size_t len);
 int statvfs(const char* path, struct ::statvfs* out);
 int faccessat(int dirfd, const char* path, int mode, int flags);
+int fadvise(int fd, off_t offset, off_t len, int advice);
 
 }  // namespace ringfile::detail::sys

@@ -93,6 +93,9 @@ class RINGFILE_API File {
   OpHandle stat(StatCallback callback);
   OpHandle fallocate(int mode, std::int64_t offset, std::int64_t length, DoneCallback callback);
   OpHandle truncate(std::int64_t length, DoneCallback callback);
+  // An access-pattern hint for a byte range (POSIX_FADV_WILLNEED to start readahead,
+  // POSIX_FADV_DONTNEED to drop cached pages, ...); length 0 means to the end.
+  OpHandle advise(std::int64_t offset, std::int64_t length, int advice, DoneCallback callback);
 
   // Waits for the file's in-flight ops, then closes the descriptor.
   OpHandle close(DoneCallback callback = {});
@@ -144,6 +147,10 @@ class RINGFILE_API File {
     return detail::make_awaitable<std::size_t>([=, this](IoCallback cb) {
       write_then_fsync(buffer, length, offset, std::move(cb), data_only);
     });
+  }
+  auto advise(std::int64_t offset, std::int64_t length, int advice) {
+    return detail::make_awaitable<void>(
+        [=, this](DoneCallback cb) { advise(offset, length, advice, std::move(cb)); });
   }
   auto fsync() {
     return detail::make_awaitable<void>([this](DoneCallback cb) { fsync(std::move(cb)); });

@@ -342,3 +342,37 @@ INSTANTIATE_TEST_SUITE_P(Engines, FileTest, ::testing::ValuesIn(engines_under_te
 
 }  // namespace
 }  // namespace ringfile::test
+
+namespace ringfile::test {
+namespace {
+
+class Advise : public EngineTest {};
+
+TEST_P(Advise, DontNeedDropsCachedPagesAndReadsStillMatch) {
+  const std::string path = dir_.file("advise");
+  const std::string data = random_bytes(1 << 20, 11);
+  write_plain(path, data);
+  auto file = open_sync(engine(), path, O_RDONLY);
+  ASSERT_TRUE(file);
+  std::optional<Result<void>> willneed, dontneed, bad;
+  file->advise(0, 0, POSIX_FADV_WILLNEED, [&](Result<void> r) { willneed.emplace(r); });
+  EXPECT_TRUE(await(engine(), willneed));
+  ASSERT_EQ(::fdatasync(file->native_handle()), 0);
+  file->advise(0, 0, POSIX_FADV_DONTNEED, [&](Result<void> r) { dontneed.emplace(r); });
+  EXPECT_TRUE(await(engine(), dontneed));
+  std::string back(data.size(), '\0');
+  std::optional<Result<std::size_t>> read;
+  file->read_exact(back.data(), back.size(), 0, [&](Result<std::size_t> r) { read.emplace(r); });
+  auto got = await(engine(), read);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(back, data);
+  file->advise(0, 0, 12345, [&](Result<void> r) { bad.emplace(r); });
+  auto invalid = await(engine(), bad);
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error(), std::errc::invalid_argument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, Advise, ::testing::ValuesIn(engines_under_test()), backend_name);
+
+}  // namespace
+}  // namespace ringfile::test
