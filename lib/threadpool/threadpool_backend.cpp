@@ -1,5 +1,7 @@
 #include "threadpool/threadpool_backend.hpp"
 
+#include "eventfd.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -38,18 +40,6 @@ void install_cancel_handler() {
     sa.sa_flags = 0;
     sigaction(cancel_signal(), &sa, nullptr);
   });
-}
-
-void write_eventfd(int fd) noexcept {
-  std::uint64_t one = 1;
-  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
-}
-
-void drain_eventfd(int fd) noexcept {
-  std::uint64_t value;
-  while (::read(fd, &value, sizeof value) < 0 && errno == EINTR) {
-  }
 }
 
 }  // namespace

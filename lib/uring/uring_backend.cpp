@@ -1,5 +1,7 @@
 #include "uring/uring_backend.hpp"
 
+#include "eventfd.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -110,18 +112,6 @@ std::string setup_refusal(int err) {
     case ENOMEM: return out + " (RLIMIT_MEMLOCK too small for the rings?)";
     case EINVAL: return out + " (kernel too old for io_uring?)";
     default: return out;
-  }
-}
-
-void write_eventfd(int fd) noexcept {
-  std::uint64_t one = 1;
-  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
-}
-
-void drain_eventfd(int fd) noexcept {
-  std::uint64_t value;
-  while (::read(fd, &value, sizeof value) < 0 && errno == EINTR) {
   }
 }
 
