@@ -84,6 +84,10 @@ TEST_P(TaskTest, TasksAreLazy) {
 }
 
 TEST_P(TaskTest, SymmetricTransferKeepsTheStackFlat) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizer instrumentation stops the compiler from making symmetric transfer a tail "
+                  "call, so a 20000-deep chain overflows the stack by construction; the plain build runs it";
+#endif
   EXPECT_EQ(sync_wait(engine(), many_sequential(1000000)), 42000000L);
   EXPECT_EQ(sync_wait(engine(), deep(20000)), 20000);
 }
