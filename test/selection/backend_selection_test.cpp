@@ -128,7 +128,13 @@ bool refuse_io_uring_setup(int err) {
          ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
 }
 
-class UringRefused : public BackendSelection, public ::testing::WithParamInterface<int> {};
+// RINGFILE_BACKEND=auto makes Auto try io_uring even in a build whose default is
+// the pool, so the fallback is exercised in every build.
+class UringRefused : public BackendSelection, public ::testing::WithParamInterface<int> {
+ protected:
+  void SetUp() override { ::setenv("RINGFILE_BACKEND", "auto", 1); }
+  void TearDown() override { ::unsetenv("RINGFILE_BACKEND"); }
+};
 
 TEST_P(UringRefused, BySeccompAutoFallsBackToThePool) {
   const int err = GetParam();
@@ -205,6 +211,7 @@ TEST_F(BackendSelection, TinyMemlockLimitFallsBackWhereRingsCountAgainstIt) {
   in_child([&]() -> std::string {
     rlimit tiny{0, 0};
     ::setrlimit(RLIMIT_MEMLOCK, &tiny);
+    ::setenv("RINGFILE_BACKEND", "auto", 1);  // try io_uring whatever the build default
     auto engine = Engine::create();
     if (!engine) return "Auto failed: " + engine.error().message();
     if (engine->backend() != Backend::ThreadPool) return "expected the pool";
