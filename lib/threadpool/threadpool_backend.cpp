@@ -110,15 +110,22 @@ void ThreadPoolBackend::flush() {
   wake_worker();
 }
 
-// Called by the owner before it blocks: work that no worker has taken since the
-// last look, with nobody idle, means every worker is stuck in a syscall; add one.
-// Judging by staleness rather than by a busy count ignores the instant between a
-// worker posting a completion and going back for more.
+// Called by the owner on every reap, blocking or not (an epoll loop only ever
+// polls): work that no worker has taken for kStarvedAfter, with nobody idle, means
+// every worker is stuck in a syscall; add one. Judging by staleness rather than by
+// a busy count ignores the instant between a worker posting a completion and going
+// back for more.
 void ThreadPoolBackend::grow_if_starved() {
+  if (sq_count_.load() == 0 || workers_.size() >= max_workers_) return;
   const std::uint64_t taken = taken_.load();
-  const bool stale = sq_count_.load() > 0 && taken == taken_at_last_look_;
-  taken_at_last_look_ = taken;
-  if (!stale || workers_.size() >= max_workers_ || sleeping_.load() > 0 || spinner_.load()) return;
+  const auto now = Clock::now();
+  if (taken != taken_at_last_look_ || progress_seen_at_ == Clock::time_point{}) {
+    taken_at_last_look_ = taken;
+    progress_seen_at_ = now;
+    return;
+  }
+  if (now - progress_seen_at_ < kStarvedAfter || sleeping_.load() > 0 || spinner_.load()) return;
+  progress_seen_at_ = now;
   try {
     spawn_worker();
   } catch (const std::system_error&) {
@@ -231,6 +238,7 @@ bool ThreadPoolBackend::take_completions(RequestQueue& done) {
 
 void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
   flush();
+  grow_if_starved();
   if (take_completions(done) || timeout == std::chrono::nanoseconds(0)) return;
   const bool forever = timeout < std::chrono::nanoseconds(0);
   const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;

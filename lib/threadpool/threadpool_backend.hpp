@@ -56,6 +56,9 @@ class ThreadPoolBackend final : public Backend {
   void grow_if_starved();
   std::atomic<std::uint64_t> taken_{0};     // requests workers have taken, ever
   std::uint64_t taken_at_last_look_ = 0;    // owner only
+  std::chrono::steady_clock::time_point progress_seen_at_{};  // owner only: when taken_ last moved
+  // Queued work untaken this long, with no worker idle, means every worker is stuck in a syscall.
+  static constexpr std::chrono::microseconds kStarvedAfter{200};
 
   static constexpr unsigned kDefaultMaxWorkers = 64;
   unsigned max_workers_ = 0;

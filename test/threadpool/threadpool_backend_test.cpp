@@ -89,7 +89,6 @@ TEST(ThreadPool, WorksWithSpinningDisabledAndEnabled) {
     }
   }
 }
-
 }  // namespace
 }  // namespace ringfile::test
 
@@ -122,6 +121,42 @@ TEST(ThreadPool, GrowsSoBlockedWorkersDoNotStarveOtherOps) {
   auto got = read_sync(*engine, *regular, buf, sizeof buf, 0);
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(std::string(buf, *got), "payload");
+  fifo->cancel_all();
+  ASSERT_TRUE(engine->run());
+  EXPECT_EQ(cancelled, 16);
+}
+
+// An epoll-driven owner never blocks in wait(); it polls when the eventfd fires
+// or its own timers do. The pool must still grow past workers stuck in syscalls.
+TEST(ThreadPool, GrowsWhenTheOwnerOnlyPolls) {
+  TempDir dir;
+  const std::string fifo_path = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo_path.c_str(), 0600), 0);
+  const std::string path = dir.file("regular");
+  write_plain(path, "payload");
+  EngineOptions o;
+  o.backend = Backend::ThreadPool;
+  o.cached_read_fast_path = false;
+  auto engine = Engine::create(o);
+  ASSERT_TRUE(engine);
+  auto fifo = open_sync(*engine, fifo_path, O_RDWR);
+  auto regular = open_sync(*engine, path, O_RDONLY);
+  ASSERT_TRUE(fifo);
+  ASSERT_TRUE(regular);
+  char blocked[16][8];
+  int cancelled = 0;
+  for (auto& b : blocked) fifo->read(b, sizeof b, kStreamOffset, [&](Result<std::size_t> r) { cancelled += !r; });
+  char buf[7];
+  std::optional<Result<std::size_t>> done;
+  regular->read(buf, sizeof buf, 0, [&](Result<std::size_t> r) { done.emplace(r); });
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done && std::chrono::steady_clock::now() < give_up) {
+    ASSERT_TRUE(engine->poll());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(done) << "the read queued behind 16 blocked FIFO reads never ran: " << engine->describe();
+  ASSERT_TRUE(*done);
+  EXPECT_EQ(std::string(buf, **done), "payload");
   fifo->cancel_all();
   ASSERT_TRUE(engine->run());
   EXPECT_EQ(cancelled, 16);
