@@ -125,7 +125,16 @@ OpHandle EngineCore::complete_now(Request* request, std::int64_t res) {
 }
 
 void EngineCore::enqueue(Request* request) {
-  if (request->op == Op::Read && !request->link_next && try_fast_path(request)) return;
+  request->offload = false;
+  if (is_buffered_read(*request)) {
+    request->offload = options_.offload_cold_reads &&
+                       request->file->residency.should_offload(request->fd, request->offset, read_length(*request));
+    if (request->offload) {
+      ++stats_.cold_reads;
+    } else if (request->op == Op::Read && !request->link_next && try_fast_path(request)) {
+      return;
+    }
+  }
   if (shutting_down_ && request->op == Op::Close) {
     // The backend is being drained: close at once rather than leak the descriptor.
     request->res = sys::close(request->fd);
@@ -159,16 +168,29 @@ void EngineCore::start_in_backend(Request* head) {
   backend_->start(head);
 }
 
+bool EngineCore::is_buffered_read(const Request& request) noexcept {
+  const bool read = request.op == Op::Read || request.op == Op::Readv || request.op == Op::ReadFixed;
+  return read && request.file && !(request.file->open_flags & O_DIRECT);
+}
+
+std::size_t EngineCore::read_length(const Request& request) noexcept {
+  if (request.op != Op::Readv) return request.len;
+  std::size_t total = 0;
+  for (int i = 0; i < request.iovcnt; ++i) total += request.iov[i].iov_len;
+  return total;
+}
+
 bool EngineCore::try_fast_path(Request* request) {
   FileState* file = request->file;
-  if (!options_.cached_read_fast_path || request->continuing || !file || file->nowait_unsupported ||
-      (file->open_flags & O_DIRECT)) {
-    return false;
-  }
+  if (!options_.cached_read_fast_path || request->continuing || file->nowait_unsupported) return false;
   // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
   // once several ops are outstanding; a pool hand-off never does.
   if (backend_->kind() == ringfile::Backend::IoUring && pending_ > options_.fast_path_max_in_flight) return false;
   std::int64_t n = sys::pread_nowait(request->fd, request->buf, request->len, request->offset);
+  if (n == -EAGAIN && options_.offload_cold_reads && file->residency.saw_uncached()) {
+    request->offload = true;
+    ++stats_.cold_reads;
+  }
   if (n < 0) {
     if (n == -EOPNOTSUPP) file->nowait_unsupported = true;
     return false;  // not cached, or an error the real read will report

@@ -76,6 +76,8 @@ class EngineCore {
   static std::size_t chain_length(const Request* head) noexcept;
   void fill_backend();
   bool try_fast_path(Request* request);
+  static bool is_buffered_read(const Request& request) noexcept;
+  static std::size_t read_length(const Request& request) noexcept;
   std::size_t deliver(RequestQueue& done);
   std::size_t deliver_ready(RequestQueue& done);
   std::error_code foreign_thread() const;

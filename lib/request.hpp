@@ -65,6 +65,7 @@ struct Request {
   std::atomic<bool> cancelled{false};
   Where where = Where::Free;
   bool on_helper = false;    // io_uring: re-run on the helper pool
+  bool offload = false;      // a read of uncached data: never run it on the owner thread
   std::uint8_t retries = 0;
 
   FileState* file = nullptr;

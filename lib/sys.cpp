@@ -241,4 +241,24 @@ int fadvise(int fd, off_t offset, off_t len, int advice) {
   return -::posix_fadvise(fd, offset, len, advice);  // returns the error, not -1/errno
 }
 
+std::int64_t uncached_pages(int fd, off_t offset, std::size_t len) {
+  auto i = intercept(Call::cachestat);
+  if (i.error) return i.error;
+  // Not in Debian 12's kernel headers; 451 on every architecture (the unified table).
+  constexpr long kCachestat = 451;
+  struct Range {
+    std::uint64_t off, len;
+  };
+  struct Counts {
+    std::uint64_t cache, dirty, writeback, evicted, recently_evicted;
+  };
+  static const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t first = static_cast<std::uint64_t>(offset) / page;
+  const std::uint64_t end = (static_cast<std::uint64_t>(offset) + len + page - 1) / page;
+  Range range{first * page, (end - first) * page};
+  Counts counts{};
+  if (::syscall(kCachestat, fd, &range, &counts, 0) != 0) return -errno;
+  return static_cast<std::int64_t>(end - first) - static_cast<std::int64_t>(counts.cache);
+}
+
 }  // namespace ringfile::detail::sys

@@ -56,6 +56,13 @@ struct EngineOptions {
   // outstanding; at depth one batched io_uring_enter costs less per op than a
   // syscall each. The thread pool always tries it: a hand-off never costs less.
   unsigned fast_path_max_in_flight = 4;
+  // Buffered reads of data not in the page cache never run on the owner thread:
+  // starting one there starts readahead, whose I/O submission can sleep for
+  // milliseconds on a busy device. Such reads skip the fast path and, on io_uring,
+  // go straight to the kernel's workers (IOSQE_ASYNC). Residency comes from
+  // cachestat(2) (Linux 6.5+; without it reads behave as if this were off), asked
+  // on every read of a file until it has stayed cached for a while, then sampled.
+  bool offload_cold_reads = true;
   // io_uring only: cap on io-wq workers per ring (bounded, unbounded); 0 keeps the kernel's.
   unsigned iowq_max_bounded = 0;
   unsigned iowq_max_unbounded = 0;
@@ -75,6 +82,7 @@ struct EngineStats {
   std::uint64_t retries = 0;         // EINTR/EAGAIN resubmissions
   std::uint64_t fallback_ops = 0;    // io_uring ops re-run on the helper pool
   std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring) or worker wake-ups (pool)
+  std::uint64_t cold_reads = 0;      // buffered reads of uncached data kept off the owner thread
 };
 
 // An Engine belongs to the thread that created it: ops, poll(), wait() and run()

@@ -377,6 +377,8 @@ io_uring_sqe* UringBackend::prep(Request& r) {
       io_uring_prep_nop(sqe);
       break;
   }
+  // Uncached data: the kernel's workers start the readahead, not the owner's submit.
+  if (r.offload) sqe->flags |= IOSQE_ASYNC;
   if (takes_file(r.op) && r.file && r.file->fixed_slot >= 0 && r.fd == r.file->fd) {
     sqe->fd = r.file->fixed_slot;
     sqe->flags |= IOSQE_FIXED_FILE;

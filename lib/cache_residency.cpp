@@ -1,0 +1,61 @@
+#include "cache_residency.hpp"
+
+#include <sys/stat.h>
+
+#include "sys.hpp"
+
+namespace ringfile::detail {
+
+bool CacheResidency::should_offload(int fd, std::int64_t offset, std::size_t len) noexcept {
+  switch (state_) {
+    case State::Unknowable:
+      return false;
+    case State::Unchecked: {
+      struct stat st {};
+      if (offset < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        state_ = State::Unknowable;
+        return false;
+      }
+      state_ = State::New;
+      return probe(fd, offset, len);
+    }
+    case State::Warm:
+      if (--until_sample_ > 0) return false;
+      until_sample_ = kSampleEvery;
+      return probe(fd, offset, len);
+    case State::New:
+    case State::Cold:
+      if (offset < 0) return state_ == State::Cold;
+      return probe(fd, offset, len);
+  }
+  return false;
+}
+
+bool CacheResidency::saw_uncached() noexcept {
+  if (state_ == State::Unknowable || state_ == State::Unchecked) return false;
+  state_ = State::Cold;
+  cached_streak_ = 0;
+  return true;
+}
+
+bool CacheResidency::probe(int fd, std::int64_t offset, std::size_t len) noexcept {
+  const std::int64_t missing = sys::uncached_pages(fd, offset, len);
+  if (missing < 0) {
+    // ENOSYS before Linux 6.5; EOPNOTSUPP on hugetlbfs. Nothing more to learn.
+    state_ = State::Unknowable;
+    return false;
+  }
+  if (missing > 0) {
+    state_ = State::Cold;
+    cached_streak_ = 0;
+    return true;
+  }
+  if (++cached_streak_ >= kWarmAfter) {
+    state_ = State::Warm;
+    until_sample_ = kSampleEvery;
+    return false;
+  }
+  return state_ == State::Cold;
+}
+
+}  // namespace ringfile::detail

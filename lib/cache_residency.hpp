@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ringfile::detail {
+
+// Whether a buffered read of one file would meet data outside the page cache.
+// Such a read must leave the owner thread: submitting it there (preadv2 or an
+// inline io_uring read) starts readahead, and issuing that I/O can sleep for
+// milliseconds waiting for a free request on a busy device. The answer comes from
+// cachestat(2), asked for every read while the file is new or cold and for one
+// read in kSampleEvery once it has stayed cached for kWarmAfter reads in a row.
+// A cold file sends even its cached reads away: pages that readahead brought in
+// carry the marker that starts the next readahead window when read.
+class CacheResidency {
+ public:
+  // Called on the owner thread before a read is started. False when the kernel
+  // or the file (not a regular file) can't say: reads then behave as before.
+  bool should_offload(int fd, std::int64_t offset, std::size_t len) noexcept;
+  // A read found uncached data some other way (preadv2(RWF_NOWAIT) said EAGAIN).
+  // Returns whether that read should leave the owner thread: false for files
+  // whose residency can't be known (a pipe says EAGAIN when it is empty).
+  bool saw_uncached() noexcept;
+
+  static constexpr std::uint32_t kWarmAfter = 64;
+  static constexpr std::uint32_t kSampleEvery = 32;
+
+ private:
+  enum class State : std::uint8_t { Unchecked, New, Warm, Cold, Unknowable };
+  bool probe(int fd, std::int64_t offset, std::size_t len) noexcept;
+
+  State state_ = State::Unchecked;
+  std::uint32_t cached_streak_ = 0;
+  std::uint32_t until_sample_ = 0;
+};
+
+}  // namespace ringfile::detail
