@@ -2,15 +2,19 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -31,6 +35,11 @@ struct StallResult {
   double max_us = 0;
   double p99_turn_us = 0;  // stretches the loop spent outside epoll_wait
   double max_turn_us = 0;
+  double max_runq_us = 0;  // longest a late tick's loop sat runnable, waiting for a CPU
+  double p99_held_us = 0;  // lateness spent with the loop busy in a turn: the engine's share
+  double max_held_us = 0;
+  std::uint64_t blocked_turns = 0;  // turns in which the loop slept outside epoll_wait
+  bool runq_known = false;
   std::string error;
 };
 
@@ -46,6 +55,92 @@ class Fd {
 
  private:
   int fd_;
+};
+
+// The nanoseconds the calling thread has sat runnable on a run queue, waiting for
+// a CPU (/proc/thread-self/schedstat, second field), sampled at turn boundaries:
+// lateness the machine's scheduler caused, not the loop's own work.
+class RunQueueClock {
+ public:
+  RunQueueClock() : fd_(::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) { sample(now_ns()); }
+  bool known() const noexcept { return fd_.get() >= 0; }
+
+  // Called as the loop leaves epoll_wait and as it goes back.
+  void sample(std::uint64_t at) noexcept {
+    if (!known()) return;
+    char text[96];
+    ssize_t n = ::pread(fd_.get(), text, sizeof text - 1, 0);
+    if (n <= 0) return;
+    text[n] = '\0';
+    unsigned long long on_cpu = 0, waited = 0;
+    if (std::sscanf(text, "%llu %llu", &on_cpu, &waited) != 2) return;
+    samples_[next_++ % samples_.size()] = {at, waited};
+  }
+  // Run-queue wait from the last sample at or before `since` to the newest sample.
+  std::uint64_t waited_since(std::uint64_t since) const noexcept {
+    if (!known() || next_ == 0) return 0;
+    const Sample& newest = samples_[(next_ - 1) % samples_.size()];
+    const std::size_t kept = std::min<std::size_t>(next_, samples_.size());
+    Sample base = samples_[(next_ - kept) % samples_.size()];
+    for (std::size_t i = next_ - kept; i < next_; ++i) {
+      const Sample& s = samples_[i % samples_.size()];
+      if (s.at > since) break;
+      base = s;
+    }
+    return newest.waited - base.waited;
+  }
+
+ private:
+  struct Sample {
+    std::uint64_t at = 0;
+    std::uint64_t waited = 0;
+  };
+  Fd fd_;
+  std::array<Sample, 256> samples_{};
+  std::size_t next_ = 0;
+};
+
+// Voluntary context switches of the calling thread: one inside a turn means the
+// loop slept in a syscall (a blocking read, a lock) instead of running.
+std::uint64_t voluntary_switches() noexcept {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  return static_cast<std::uint64_t>(usage.ru_nvcsw);
+}
+
+// Times each turn (a stretch outside epoll_wait) and notes those in which the loop slept.
+class TurnMeter {
+ public:
+  // The loop has left epoll_wait.
+  void begin() noexcept {
+    start_ = now_ns();
+    runq_.sample(start_);
+    switches_ = voluntary_switches();
+  }
+  // The loop goes back to epoll_wait.
+  void end() noexcept {
+    const std::uint64_t now = now_ns();
+    turns_.add(now - start_);
+    if (voluntary_switches() != switches_) ++blocked_;
+    runq_.sample(now);
+    previous_end_ = now;
+    previous_runq_ = runq_.waited_since(start_);
+  }
+  // When the last finished turn ended, and how long the loop sat on a run queue in it.
+  std::uint64_t previous_end() const noexcept { return previous_end_; }
+  std::uint64_t previous_runq() const noexcept { return previous_runq_; }
+  const RunQueueClock& runq() const noexcept { return runq_; }
+  const Histogram& turns() const noexcept { return turns_; }
+  std::uint64_t blocked() const noexcept { return blocked_; }
+
+ private:
+  RunQueueClock runq_;
+  Histogram turns_;
+  std::uint64_t start_ = 0;
+  std::uint64_t switches_ = 0;
+  std::uint64_t blocked_ = 0;
+  std::uint64_t previous_end_ = 0;
+  std::uint64_t previous_runq_ = 0;
 };
 
 // The loop's 1 ms heartbeat. Lateness of a tick is how long after its due time
@@ -67,18 +162,31 @@ class Ticker {
   }
   bool ok() const noexcept { return ok_; }
 
-  void serve() noexcept {
+  // A tick that came due while the loop was busy in the previous turn waited for
+  // that turn to end: that wait, less any run-queue wait within the turn, is the
+  // part of its lateness the loop's own work (the engine) caused.
+  void serve(const TurnMeter& meter) noexcept {
     std::uint64_t expirations = 0;
     if (::read(fd_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
     std::uint64_t now = now_ns();
     for (std::uint64_t j = 0; j < expirations; ++j) {
       std::uint64_t due = first_due_ + (served_ + j) * kTickNs;
-      lateness_.add(now > due ? now - due : 0);
+      std::uint64_t late = now > due ? now - due : 0;
+      std::uint64_t held = 0;
+      if (due < meter.previous_end()) {
+        held = meter.previous_end() - due;
+        held -= std::min(held, meter.previous_runq());
+      }
+      lateness_.add(late);
+      held_.add(held);
+      max_runq_ = std::max(max_runq_, std::min(late, meter.runq().waited_since(due)));
     }
     served_ += expirations;
   }
   std::uint64_t served() const noexcept { return served_; }
   const Histogram& lateness() const noexcept { return lateness_; }
+  const Histogram& held() const noexcept { return held_; }
+  std::uint64_t max_runq() const noexcept { return max_runq_; }
 
  private:
   Fd fd_;
@@ -86,6 +194,8 @@ class Ticker {
   std::uint64_t first_due_ = 0;
   std::uint64_t served_ = 0;
   Histogram lateness_;
+  Histogram held_;
+  std::uint64_t max_runq_ = 0;
 };
 
 // Runs the calling thread SCHED_FIFO while it lives, when asked: on a shared
@@ -120,17 +230,43 @@ void evict(const std::string& path) {
   ::close(fd);
 }
 
-void finish(StallResult& out, const Ticker& ticker, std::uint64_t start, std::uint64_t reads,
-            const Histogram* turns) {
-  if (turns) {
-    out.p99_turn_us = turns->quantile(0.99) / 1e3;
-    out.max_turn_us = static_cast<double>(turns->max()) / 1e3;
+// Keeps a file out of the page cache while it lives, evicting it every 100 ms from
+// a thread of its own: the buffered case then stays a cold-data case for its whole
+// run, instead of turning into a cached-read case once readahead has pulled the
+// file in (which takes a fraction of a second for 256 MiB).
+class KeepCold {
+ public:
+  KeepCold(const std::string& path, bool active) {
+    if (!active) return;
+    thread_ = std::jthread([path](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        evict(path);
+        for (int i = 0; i < 10 && !stop.stop_requested(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      }
+    });
   }
+
+ private:
+  std::jthread thread_;
+};
+
+void finish(StallResult& out, const Ticker& ticker, const TurnMeter& meter, std::uint64_t start,
+            std::uint64_t reads) {
+  const RunQueueClock& runq = meter.runq();
+  out.p99_turn_us = meter.turns().quantile(0.99) / 1e3;
+  out.max_turn_us = static_cast<double>(meter.turns().max()) / 1e3;
+  out.blocked_turns = meter.blocked();
   out.seconds = static_cast<double>(now_ns() - start) / 1e9;
   out.ticks = ticker.served();
   out.reads = reads;
   out.p99_us = ticker.lateness().quantile(0.99) / 1e3;
   out.max_us = static_cast<double>(ticker.lateness().max()) / 1e3;
+  out.runq_known = runq.known();
+  out.max_runq_us = static_cast<double>(ticker.max_runq()) / 1e3;
+  out.p99_held_us = ticker.held().quantile(0.99) / 1e3;
+  out.max_held_us = static_cast<double>(ticker.held().max()) / 1e3;
 }
 
 // The floor: the same loop with no reads at all, so what the machine's scheduler
@@ -146,14 +282,17 @@ StallResult stall_idle(const Workload& w, double seconds, bool realtime) {
     return out;
   }
   LoopPriority priority(realtime);
+  TurnMeter meter;
   const std::uint64_t start = now_ns();
   const auto end = start + static_cast<std::uint64_t>(seconds * 1e9);
   epoll_event events[4];
   for (std::uint64_t now = start; now < end; now = now_ns()) {
     int n = ::epoll_wait(epoll.get(), events, 4, static_cast<int>((end - now) / 1'000'000) + 1);
-    for (int i = 0; i < n; ++i) ticker.serve();
+    meter.begin();
+    for (int i = 0; i < n; ++i) ticker.serve(meter);
+    meter.end();
   }
-  finish(out, ticker, start, 0, nullptr);
+  finish(out, ticker, meter, start, 0);
   return out;
 }
 
@@ -177,15 +316,15 @@ StallResult stall_pread(const Workload& w, double seconds, bool realtime) {
   SlotBuffers buffers(w.qd, w.bs);
   OpPicker picker(w);
   LoopPriority priority(realtime);
+  TurnMeter meter;
   const std::uint64_t start = now_ns();
   const auto end = start + static_cast<std::uint64_t>(seconds * 1e9);
   std::uint64_t reads = 0;
-  Histogram turns;
   epoll_event events[4];
   while (now_ns() < end) {
     int n = ::epoll_wait(epoll.get(), events, 4, 0);
-    const std::uint64_t turn = now_ns();
-    for (int i = 0; i < n; ++i) ticker.serve();
+    meter.begin();
+    for (int i = 0; i < n; ++i) ticker.serve(meter);
     for (unsigned s = 0; s < w.qd; ++s) {
       if (::pread(file.get(), buffers.at(s), w.bs, picker.next().offset) < 0) {
         out.error = "pread: " + errno_text(errno);
@@ -193,9 +332,9 @@ StallResult stall_pread(const Workload& w, double seconds, bool realtime) {
       }
       ++reads;
     }
-    turns.add(now_ns() - turn);
+    meter.end();
   }
-  finish(out, ticker, start, reads, &turns);
+  finish(out, ticker, meter, start, reads);
   return out;
 }
 
@@ -239,10 +378,10 @@ StallResult stall_engine(Backend backend, const Workload& w, double seconds, std
   SlotBuffers buffers(w.qd, w.bs);
   OpPicker picker(w);
   LoopPriority priority(realtime);
+  TurnMeter meter;
   const std::uint64_t start = now_ns();
   const auto end = start + static_cast<std::uint64_t>(seconds * 1e9);
   std::uint64_t reads = 0;
-  Histogram turns;
   bool stopping = false;
 
   struct Reader {
@@ -273,17 +412,17 @@ StallResult stall_engine(Backend backend, const Workload& w, double seconds, std
     if (now >= end) break;
     int timeout_ms = static_cast<int>((end - now) / 1'000'000) + 1;
     int n = ::epoll_wait(epoll.get(), events, 4, timeout_ms);
-    const std::uint64_t turn = now_ns();
+    meter.begin();
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u32 == 0) {
-        ticker.serve();
+        ticker.serve(meter);
       } else if (auto r = engine.poll(); !r) {
         out.error = "poll: " + r.error().message();
       }
     }
-    turns.add(now_ns() - turn);
+    meter.end();
   }
-  finish(out, ticker, start, reads, &turns);
+  finish(out, ticker, meter, start, reads);
   stopping = true;
   (void)engine.run();
   file.close();
@@ -294,10 +433,12 @@ StallResult stall_engine(Backend backend, const Workload& w, double seconds, std
 void print_json(const StallResult& r) {
   std::printf(
       "{\"stall\": true, \"engine\": \"%s\", \"direct\": %s, \"seconds\": %.3f, \"ticks\": %llu, "
-      "\"reads\": %llu, \"p99_late_us\": %.1f, \"max_late_us\": %.1f, \"p99_turn_us\": %.1f, "
-      "\"max_turn_us\": %.1f}\n",
+      "\"reads\": %llu, \"p99_late_us\": %.1f, \"max_late_us\": %.1f, \"max_runq_us\": %.1f, "
+      "\"p99_held_us\": %.1f, \"max_held_us\": %.1f, \"p99_turn_us\": %.1f, \"max_turn_us\": %.1f, "
+      "\"blocked_turns\": %llu}\n",
       r.engine, r.direct ? "true" : "false", r.seconds, static_cast<unsigned long long>(r.ticks),
-      static_cast<unsigned long long>(r.reads), r.p99_us, r.max_us, r.p99_turn_us, r.max_turn_us);
+      static_cast<unsigned long long>(r.reads), r.p99_us, r.max_us, r.max_runq_us, r.p99_held_us, r.max_held_us,
+      r.p99_turn_us, r.max_turn_us, static_cast<unsigned long long>(r.blocked_turns));
   std::fflush(stdout);
 }
 
@@ -355,38 +496,54 @@ int run_stall(const Workload& base, const StallOptions& options) {
     const char* data = direct ? "O_DIRECT" : "buffered cold";
     // Cold data every time: O_DIRECT never touches the cache, and the buffered
     // cases start from an evicted file.
-    evict(w.path);
-    record("pread", data, [&] { return stall_pread(w, seconds, rt); });
-    evict(w.path);
-    record("threadpool", data, [&] { return stall_engine(Backend::ThreadPool, w, seconds, fast_path, rt); });
-    evict(w.path);
-    record("io_uring", data, [&] { return stall_engine(Backend::IoUring, w, seconds, fast_path, rt); });
+    auto cold = [&](auto&& run) {
+      evict(w.path);
+      KeepCold keep_cold(w.path, !direct);
+      return run();
+    };
+    record("pread", data, [&] { return cold([&] { return stall_pread(w, seconds, rt); }); });
+    record("threadpool", data,
+           [&] { return cold([&] { return stall_engine(Backend::ThreadPool, w, seconds, fast_path, rt); }); });
+    record("io_uring", data,
+           [&] { return cold([&] { return stall_engine(Backend::IoUring, w, seconds, fast_path, rt); }); });
   }
   if (json) return 0;
 
   std::printf("Event-loop stall: an epoll loop serves a 1 ms timerfd while %u reads of %zu B stay in flight%s\n",
               base.qd, base.bs, options.realtime ? " (loop thread SCHED_FIFO)" : "");
-  std::printf("%-11s %-14s %7s %9s %12s %12s %12s %12s\n", "engine", "data", "ticks", "reads/s", "p99 late us",
-              "max late us", "p99 turn us", "max turn us");
+  std::printf("%-11s %-14s %6s %8s %9s %9s %9s %9s %9s %9s %9s %8s\n", "", "", "", "", "late us", "", "run-q us",
+              "held us", "", "turn us", "", "blocked");
+  std::printf("%-11s %-14s %6s %8s %9s %9s %9s %9s %9s %9s %9s %8s\n", "engine", "data", "ticks", "reads/s", "p99",
+              "max", "max", "p99", "max", "p99", "max", "turns");
+  bool runq_known = true;
   for (const auto& r : results) {
     const char* data = r.reads == 0 && r.error.empty() ? "timer only" : r.direct ? "O_DIRECT" : "buffered cold";
     if (!r.error.empty()) {
       std::printf("%-11s %-14s skipped: %s\n", r.engine, data, r.error.c_str());
       continue;
     }
-    std::printf("%-11s %-14s %7llu %9.0f %12.1f %12.1f %12.1f %12.1f\n", r.engine, data,
-                static_cast<unsigned long long>(r.ticks), static_cast<double>(r.reads) / r.seconds, r.p99_us,
-                r.max_us, r.p99_turn_us, r.max_turn_us);
+    runq_known = runq_known && r.runq_known;
+    std::printf("%-11s %-14s %6llu %8.0f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %8llu\n", r.engine, data,
+                static_cast<unsigned long long>(r.ticks), static_cast<double>(r.reads) / r.seconds, r.p99_us, r.max_us,
+                r.max_runq_us, r.p99_held_us, r.max_held_us, r.p99_turn_us, r.max_turn_us,
+                static_cast<unsigned long long>(r.blocked_turns));
   }
   std::printf(
       "\nMethod: one thread runs the epoll loop. pread: each loop turn does one blocking read per in-flight\n"
       "slot, then serves the ticks that came due. threadpool, io_uring: the engine's event_fd() is in the\n"
       "same epoll set and poll() runs when it fires; every completion issues that slot's next read.\n"
-      "Lateness = time from a tick's due time to the loop reading the timerfd (piled-up ticks count each).\n"
-      "Turn = a stretch the loop spent outside epoll_wait (in pread, or in poll() and callbacks):\n"
-      "the part of the lateness the engine itself causes; the rest is scheduling (see the timer-only row).\n"
+      "late: time from a tick's due time to the loop reading the timerfd (piled-up ticks count each).\n"
+      "run-q: of that, the time the loop sat runnable waiting for a CPU (/proc/thread-self/schedstat): the\n"
+      "machine's share (other threads, kernel threads, a busy host), which no engine controls.\n"
+      "held: of late, the time the tick waited for a turn (the loop's own work in poll() and callbacks,\n"
+      "or in pread) to end, less run-q within that turn: the engine's share of the lateness.\n"
+      "The rest of late is wake-up delay: the timer interrupt and the wake-up reaching the loop.\n"
+      "turn: a stretch outside epoll_wait (in pread, or in poll() and callbacks); blocked turns: turns in\n"
+      "which the loop slept (a voluntary context switch), i.e. the engine blocked the loop.\n"
       "Buffered cold: the file is evicted (POSIX_FADV_DONTNEED) first, so the cached-read fast path\n"
-      "meets uncached pages and must hand them off instead of blocking. Target: max < 2000 us for both engines.\n");
+      "meets uncached pages and must hand them off instead of blocking.\n"
+      "Target: max late < 2000 us for both engines; held shows whether a miss is the engine's.\n");
+  if (!runq_known) std::printf("(/proc/thread-self/schedstat is not readable here: run-q reads 0.)\n");
   return 0;
 }
 
