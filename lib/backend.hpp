@@ -56,6 +56,7 @@ std::unique_ptr<Backend> make_uring_backend(const EngineOptions& options, int& e
 // Runs one request as blocking syscalls through the seam; returns res.
 std::int64_t run_blocking(Request& request);
 
-std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd = -1);
+std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd = -1,
+                                                int also_notify_fd = -1);
 
 }  // namespace ringfile::detail

@@ -44,8 +44,8 @@ void install_cancel_handler() {
 
 }  // namespace
 
-ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, int notify_fd)
-    : spin_(std::chrono::microseconds(options.spin_us)), notify_fd_(notify_fd) {
+ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, int notify_fd, int also_notify_fd)
+    : spin_(std::chrono::microseconds(options.spin_us)), notify_fd_(notify_fd), also_notify_fd_(also_notify_fd) {
   if (notify_fd_ < 0) {
     notify_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (notify_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
@@ -96,7 +96,12 @@ std::string ThreadPoolBackend::describe() const {
          std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(spin_).count()) + " us)";
 }
 
-void ThreadPoolBackend::wake() noexcept { write_eventfd(notify_fd_); }
+void ThreadPoolBackend::wake() noexcept { notify(); }
+
+void ThreadPoolBackend::notify() noexcept {
+  write_eventfd(notify_fd_);
+  if (also_notify_fd_ >= 0) write_eventfd(also_notify_fd_);
+}
 
 void ThreadPoolBackend::start(Request* request) { staged_.push_back(request); }
 
@@ -223,7 +228,7 @@ void ThreadPoolBackend::complete(Request* request) {
   }
   // The owner spinning in reap() sees cq_count_ and needs no eventfd write; when it
   // stops spinning it checks cq_count_ again before it sleeps.
-  if (signal && !owner_spinning_.load()) write_eventfd(notify_fd_);
+  if (signal && !owner_spinning_.load()) notify();
 }
 
 bool ThreadPoolBackend::take_completions(RequestQueue& done) {
@@ -329,8 +334,8 @@ Result<void> ThreadPoolBackend::unregister_buffers() {
 
 void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept { stats.kernel_enters += wakeups_.load(std::memory_order_relaxed); }
 
-std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd) {
-  return std::make_unique<ThreadPoolBackend>(options, notify_fd);
+std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd, int also_notify_fd) {
+  return std::make_unique<ThreadPoolBackend>(options, notify_fd, also_notify_fd);
 }
 
 }  // namespace ringfile::detail

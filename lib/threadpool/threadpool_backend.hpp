@@ -20,8 +20,9 @@ namespace ringfile::detail {
 class ThreadPoolBackend final : public Backend {
  public:
   // notify_fd: an eventfd to signal instead of one of our own (the io_uring
-  // engine's helper pool signals the ring's wake descriptor).
-  ThreadPoolBackend(const EngineOptions& options, int notify_fd);
+  // engine's helper pool signals the ring's wake descriptor); also_notify_fd, if
+  // set, is signalled with it (the ring's event_fd(), which epoll users watch).
+  ThreadPoolBackend(const EngineOptions& options, int notify_fd, int also_notify_fd = -1);
   ~ThreadPoolBackend() override;
 
   ringfile::Backend kind() const noexcept override { return ringfile::Backend::ThreadPool; }
@@ -65,6 +66,8 @@ class ThreadPoolBackend final : public Backend {
 
   const std::chrono::nanoseconds spin_;
   int notify_fd_;
+  int also_notify_fd_ = -1;
+  void notify() noexcept;
   bool owns_fd_ = false;
 
   RequestQueue staged_;  // owner only: started, not yet flushed

@@ -552,7 +552,7 @@ void UringBackend::run_on_helper(Request* head) {
     options.queue_depth = capacity_;
     int err = 0;
     try {
-      helper_ = make_threadpool_backend(options, wake_fd_);
+      helper_ = make_threadpool_backend(options, wake_fd_, event_fd_);
     } catch (const std::system_error& e) {
       err = e.code().value();
     } catch (const std::bad_alloc&) {

@@ -54,7 +54,7 @@ TEST_P(UringCancel, CancelAfterCompletionKeepsTheResult) {
   SKIP_WITHOUT_IO_URING();
   ScopedRung forced(GetParam());
   Driver d;
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 4096);
   char buf[4096];
   Request* r = d.make(Op::Read);

@@ -26,17 +26,6 @@ EngineOptions uring_options() {
   return o;
 }
 
-File open_file(Engine& engine, const std::string& path, int flags) {
-  std::optional<Result<File>> opened;
-  File::open(engine, path, flags, [&](Result<File> f) { opened.emplace(std::move(f)); });
-  while (!opened) {
-    auto r = engine.wait(std::chrono::seconds(1));
-    if (!r) throw std::system_error(r.error());
-  }
-  if (!*opened) throw std::system_error(opened->error());
-  return std::move(**opened);
-}
-
 class UringEngine : public ::testing::TestWithParam<UringRung> {};
 
 TEST_P(UringEngine, DescribesItsRing) {
@@ -54,7 +43,7 @@ TEST_P(UringEngine, DescribesItsRing) {
 TEST_P(UringEngine, DestroyedWithTenThousandOpsInFlight) {
   SKIP_WITHOUT_IO_URING();
   ScopedRung forced(GetParam());
-  ScratchDir dir;
+  TempDir dir;
   ::close(make_file(dir.file("f"), 1 << 20));
   constexpr int kOps = 10000;
   std::vector<char> buffers(static_cast<std::size_t>(kOps) * 512);
@@ -64,7 +53,9 @@ TEST_P(UringEngine, DestroyedWithTenThousandOpsInFlight) {
   {
     auto engine = Engine::create(uring_options());
     ASSERT_TRUE(engine);
-    File file = open_file(*engine, dir.file("f"), O_RDONLY);
+    auto opened = open_sync(*engine, dir.file("f"), O_RDONLY);
+    ASSERT_TRUE(opened);
+    File file = std::move(*opened);
     for (int i = 0; i < kOps; ++i) {
       char* b = buffers.data() + static_cast<std::size_t>(i) * 512;
       file.read(b, 512, (i * 4096) % (1 << 20), [&, i](Result<std::size_t> r) {
@@ -82,13 +73,15 @@ TEST_P(UringEngine, DestroyedWithTenThousandOpsInFlight) {
 TEST_P(UringEngine, ManyOpsCostFewKernelEntries) {
   SKIP_WITHOUT_IO_URING();
   ScopedRung forced(GetParam());
-  ScratchDir dir;
+  TempDir dir;
   ::close(make_file(dir.file("f"), 1 << 20));
   EngineOptions options = uring_options();
   options.cached_read_fast_path = false;  // every read through the ring
   auto engine = Engine::create(options);
   ASSERT_TRUE(engine);
-  File file = open_file(*engine, dir.file("f"), O_RDONLY);
+  auto opened = open_sync(*engine, dir.file("f"), O_RDONLY);
+  ASSERT_TRUE(opened);
+  File file = std::move(*opened);
   const auto before = engine->stats().kernel_enters;
   constexpr int kOps = 2000;
   std::vector<char> buffers(static_cast<std::size_t>(kOps) * 512);

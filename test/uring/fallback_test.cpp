@@ -61,7 +61,7 @@ class UringFallback : public ::testing::Test {
   }
   Driver& d() { return *driver_; }
 
-  ScratchDir dir_;
+  TempDir dir_;
   std::optional<Driver> driver_;
   FileState file_;
 };

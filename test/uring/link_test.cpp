@@ -44,7 +44,7 @@ std::uint64_t fallbacks(Driver& d) {
 
 TEST(UringLink, WriteThenFsync) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 8192);
   Driver d;
   std::string data(4096, 'w');
@@ -61,7 +61,7 @@ TEST(UringLink, WriteThenFsync) {
 
 TEST(UringLink, FailedHeadCancelsTheTail) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 8192);
   int ro = ::open(dir.file("f").c_str(), O_RDONLY | O_CLOEXEC);
   Driver d;
@@ -81,7 +81,7 @@ TEST(UringLink, FailedHeadCancelsTheTail) {
 
 TEST(UringLink, ShortReadCancelsTheTail) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 6000);
   Driver d;
   std::vector<char> a(4096), b(4096);
@@ -98,7 +98,7 @@ TEST(UringLink, ShortReadCancelsTheTail) {
 // run the tail as an independent op. Fill the SQ nearly full first.
 TEST(UringLink, ChainIsNotSplitWhenTheSqIsNearlyFull) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 8192);
   int ro = ::open(dir.file("f").c_str(), O_RDONLY | O_CLOEXEC);
   EngineOptions options;
@@ -132,7 +132,7 @@ TEST(UringLink, ChainIsNotSplitWhenTheSqIsNearlyFull) {
 
 TEST(UringLink, ChainWithAnOpTheRingCantDoRunsOnTheHelperInOrder) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 8192);
   Driver d;
   std::string data(4096, 'w');
@@ -153,7 +153,7 @@ TEST(UringLink, ChainWithAnOpTheRingCantDoRunsOnTheHelperInOrder) {
 
 TEST(UringLink, FileThatRefusedAMemberSendsTheWholeChainToTheHelper) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   FileState file;
   file.fd = make_file(dir.file("f"), 8192);
   file.helper_ops |= 1u << static_cast<unsigned>(Op::Fsync);

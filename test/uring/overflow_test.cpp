@@ -30,7 +30,7 @@ TEST(UringOverflow, CapacityLeavesRoomInTheCq) {
 
 TEST(UringOverflow, ManyMoreOpsThanCqEntriesAllComplete) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   constexpr std::size_t kSize = 1 << 20;
   int fd = make_file(dir.file("data"), kSize);
   EngineOptions options;

@@ -60,7 +60,7 @@ bool matches_pattern(const char* buf, std::size_t len, std::size_t off) {
 
 TEST(UringRegisteredBuffers, FixedWriteAndReadRoundTrip) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 65536);
   Driver d;
   auto& b = d.backend();
@@ -85,7 +85,7 @@ TEST(UringRegisteredBuffers, FixedWriteAndReadRoundTrip) {
 
 TEST(UringRegisteredBuffers, RegistrationFailureIsAResult) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 8192);
   Driver d;
   auto& b = d.backend();
@@ -140,7 +140,7 @@ int memlock_child(const std::string& path) {
 
 TEST(UringRegisteredBuffers, OverMemlockIsEnomemAndPlainReadsStillWork) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   ::close(make_file(dir.file("f"), 8192));
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -161,7 +161,7 @@ TEST(UringRegisteredBuffers, OverMemlockIsEnomemAndPlainReadsStillWork) {
 
 TEST(UringFixedFiles, OpenedFilesTakeSlotsAndOpsUseThem) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   EngineOptions options;
   options.fixed_file_slots = 2;
   Driver d(options);
@@ -208,7 +208,7 @@ TEST(UringFixedFiles, OpenedFilesTakeSlotsAndOpsUseThem) {
 
 TEST(UringFixedFiles, RefusedTableMeansPlainDescriptors) {
   SKIP_WITHOUT_IO_URING();
-  ScratchDir dir;
+  TempDir dir;
   EngineOptions options;
   options.fixed_file_slots = 4;
   FileState f;

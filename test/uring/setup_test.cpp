@@ -49,7 +49,7 @@ TEST_P(SetupLadder, ForcedRungTakesEffectAndRoundTrips) {
   EXPECT_NE(text.find("features: "), std::string::npos) << text;
   EXPECT_EQ(text.find('\n'), std::string::npos);
 
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 8192);
   char out[4096];
   for (std::size_t i = 0; i < sizeof out; ++i) out[i] = static_cast<char>(i * 31);
@@ -164,7 +164,7 @@ TEST(UringSetup, SqpollOptionRoundTrips) {
   if (!detail::UringBackend::create(options, err, reason)) GTEST_SKIP() << "SQPOLL refused here: " << reason;
   Driver d(options);
   EXPECT_NE(d.backend().describe().find("SQPOLL"), std::string::npos) << d.backend().describe();
-  ScratchDir dir;
+  TempDir dir;
   int fd = make_file(dir.file("f"), 1 << 16);
   std::vector<char> bufs(64 * 512);
   std::vector<Request*> reqs;

@@ -138,17 +138,6 @@ std::int64_t Driver::write(int fd, const void* buf, std::size_t len, std::int64_
   return res;
 }
 
-ScratchDir::ScratchDir() {
-  std::string templ = (std::filesystem::temp_directory_path() / "ringfile-uring-XXXXXX").string();
-  if (!::mkdtemp(templ.data())) throw std::system_error(errno, std::system_category(), "mkdtemp");
-  path_ = templ;
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 char pattern_at(std::size_t offset) { return static_cast<char>('a' + (offset * 7 + offset / 4096) % 26); }
 
 int make_file(const std::string& path, std::size_t size) {

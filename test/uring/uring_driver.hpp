@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "request.hpp"
+#include "test_support.hpp"
 #include "sys.hpp"
 #include "uring/probe.hpp"
 #include "uring/uring_backend.hpp"
@@ -106,20 +107,6 @@ class Driver {
   detail::RequestQueue queued_;
   std::size_t in_flight_ = 0;
   std::unordered_set<detail::Request*> done_;
-};
-
-// A temporary directory, removed with what is in it.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // Creates `path` holding `size` bytes of a known pattern; returns an O_RDWR fd.
