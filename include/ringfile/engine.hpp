@@ -59,9 +59,11 @@ struct EngineOptions {
   // Buffered reads of data not in the page cache never run on the owner thread:
   // starting one there starts readahead, whose I/O submission can sleep for
   // milliseconds on a busy device. Such reads skip the fast path and, on io_uring,
-  // go straight to the kernel's workers (IOSQE_ASYNC). Residency comes from
-  // cachestat(2) (Linux 6.5+; without it reads behave as if this were off), asked
-  // on every read of a file until it has stayed cached for a while, then sampled.
+  // go to the engine's helper thread pool, which is woken once per batch (io-wq,
+  // via IOSQE_ASYNC, wakes a worker per read from the submitting thread).
+  // Residency comes from cachestat(2) (Linux 6.5+; without it reads behave as if
+  // this were off), asked on every read of a file until it has stayed cached for
+  // a while, then sampled.
   bool offload_cold_reads = true;
   // io_uring only: cap on io-wq workers per ring (bounded, unbounded); 0 keeps the kernel's.
   unsigned iowq_max_bounded = 0;

@@ -37,7 +37,6 @@ constexpr std::uint64_t kCancelTag = 2;
 constexpr std::uint64_t kFirstRequestTag = 4096;
 
 constexpr unsigned kMaxEntries = 32768;  // IORING_MAX_ENTRIES
-constexpr unsigned kHelperWorkers = 2;   // the helper pool only sees what the ring can't do
 constexpr std::size_t kMaxTransfer = 0x7ffff000;  // MAX_RW_COUNT: the kernel never moves more at once
 
 struct RungSpec {
@@ -295,6 +294,7 @@ void UringBackend::wake() noexcept {
 }
 
 bool UringBackend::needs_helper(const Request& request) const noexcept {
+  if (request.offload) return true;
   if (!probe_.supports_opcode(uring_opcode(request.op))) return true;
   return request.file && (request.file->helper_ops & op_bit(request.op));
 }
@@ -377,8 +377,6 @@ io_uring_sqe* UringBackend::prep(Request& r) {
       io_uring_prep_nop(sqe);
       break;
   }
-  // Uncached data: the kernel's workers start the readahead, not the owner's submit.
-  if (r.offload) sqe->flags |= IOSQE_ASYNC;
   if (takes_file(r.op) && r.file && r.file->fixed_slot >= 0 && r.fd == r.file->fd) {
     sqe->fd = r.file->fixed_slot;
     sqe->flags |= IOSQE_FIXED_FILE;
@@ -547,7 +545,7 @@ void UringBackend::run_on_helper(Request* head) {
   if (!helper_) {
     EngineOptions options;
     options.backend = ringfile::Backend::ThreadPool;
-    options.workers = kHelperWorkers;
+    options.workers = 0;  // a growing pool: cold reads can keep dozens blocked at once
     options.spin_us = 0;  // rare work: no core spent waiting for it
     options.queue_depth = capacity_;
     int err = 0;
@@ -567,7 +565,7 @@ void UringBackend::run_on_helper(Request* head) {
     }
   }
   for (Request* r = head; r; r = r->link_next) {
-    if (r->op != Op::Call) ++fallbacks_;
+    if (r->op != Op::Call && !r->offload) ++fallbacks_;
     r->on_helper = true;
     ++helper_requests_;
   }
