@@ -1,5 +1,7 @@
 #include "cache_residency.hpp"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 #include "sys.hpp"
@@ -20,8 +22,9 @@ bool CacheResidency::should_offload(int fd, std::int64_t offset, std::size_t len
       return probe(fd, offset, len);
     }
     case State::Warm:
-      if (--until_sample_ > 0) return false;
-      until_sample_ = kSampleEvery;
+      if (offset < 0 || --until_sample_ > 0) return false;
+      sample_every_ = std::min(sample_every_ * 2, kMaxSampleEvery);
+      until_sample_ = sample_every_;
       return probe(fd, offset, len);
     case State::New:
     case State::Cold:
@@ -35,6 +38,7 @@ bool CacheResidency::saw_uncached() noexcept {
   if (state_ == State::Unknowable || state_ == State::Unchecked) return false;
   state_ = State::Cold;
   cached_streak_ = 0;
+  sample_every_ = kSampleEvery;
   return true;
 }
 
@@ -48,11 +52,12 @@ bool CacheResidency::probe(int fd, std::int64_t offset, std::size_t len) noexcep
   if (missing > 0) {
     state_ = State::Cold;
     cached_streak_ = 0;
+    sample_every_ = kSampleEvery;
     return true;
   }
-  if (++cached_streak_ >= kWarmAfter) {
+  if (state_ != State::Warm && ++cached_streak_ >= kWarmAfter) {
     state_ = State::Warm;
-    until_sample_ = kSampleEvery;
+    until_sample_ = sample_every_;
     return false;
   }
   return state_ == State::Cold;

@@ -9,8 +9,10 @@ namespace ringfile::detail {
 // Such a read must leave the owner thread: submitting it there (preadv2 or an
 // inline io_uring read) starts readahead, and issuing that I/O can sleep for
 // milliseconds waiting for a free request on a busy device. The answer comes from
-// cachestat(2), asked for every read while the file is new or cold and for one
-// read in kSampleEvery once it has stayed cached for kWarmAfter reads in a row.
+// cachestat(2), asked for every read while the file is new or cold; once it has
+// stayed cached for kWarmAfter reads in a row, for one read in kSampleEvery,
+// the gap doubling (up to kMaxSampleEvery) while the samples keep finding it
+// cached, so a file that stays warm costs next to nothing.
 // A cold file sends even its cached reads away: pages that readahead brought in
 // carry the marker that starts the next readahead window when read.
 class CacheResidency {
@@ -25,6 +27,7 @@ class CacheResidency {
 
   static constexpr std::uint32_t kWarmAfter = 64;
   static constexpr std::uint32_t kSampleEvery = 32;
+  static constexpr std::uint32_t kMaxSampleEvery = 1024;
 
  private:
   enum class State : std::uint8_t { Unchecked, New, Warm, Cold, Unknowable };
@@ -33,6 +36,7 @@ class CacheResidency {
   State state_ = State::Unchecked;
   std::uint32_t cached_streak_ = 0;
   std::uint32_t until_sample_ = 0;
+  std::uint32_t sample_every_ = kSampleEvery;
 };
 
 }  // namespace ringfile::detail
