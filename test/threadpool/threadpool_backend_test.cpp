@@ -95,71 +95,73 @@ TEST(ThreadPool, WorksWithSpinningDisabledAndEnabled) {
 namespace ringfile::test {
 namespace {
 
-TEST(ThreadPool, GrowsSoBlockedWorkersDoNotStarveOtherOps) {
-  TempDir dir;
-  const std::string fifo_path = dir.file("fifo");
-  ASSERT_EQ(::mkfifo(fifo_path.c_str(), 0600), 0);
-  const std::string path = dir.file("regular");
-  write_plain(path, "payload");
-  EngineOptions o;
-  o.backend = Backend::ThreadPool;  // workers = 0: the default, growing pool
-  o.cached_read_fast_path = false;
-  auto engine = Engine::create(o);
-  ASSERT_TRUE(engine);
-  auto fifo = open_sync(*engine, fifo_path, O_RDWR);
-  auto regular = open_sync(*engine, path, O_RDONLY);
-  ASSERT_TRUE(fifo);
-  ASSERT_TRUE(regular);
-  // Sixteen reads that never finish on their own, more than the starting workers.
-  char blocked[16][8];
-  int cancelled = 0;
-  for (auto& b : blocked) {
-    fifo->read(b, sizeof b, kStreamOffset, [&](Result<std::size_t> r) { cancelled += !r; });
-    ASSERT_TRUE(engine->wait(std::chrono::milliseconds(2)));
+// A default (growing) pool with sixteen reads parked on an empty FIFO, more than
+// its starting workers, and a regular file whose read must still get a worker.
+class StarvedPool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string fifo_path = dir_.file("fifo");
+    ASSERT_EQ(::mkfifo(fifo_path.c_str(), 0600), 0);
+    const std::string path = dir_.file("regular");
+    write_plain(path, "payload");
+    EngineOptions o;
+    o.backend = Backend::ThreadPool;  // workers = 0: the default, growing pool
+    o.cached_read_fast_path = false;
+    auto engine = Engine::create(o);
+    ASSERT_TRUE(engine);
+    engine_.emplace(std::move(*engine));
+    auto fifo = open_sync(*engine_, fifo_path, O_RDWR);
+    auto regular = open_sync(*engine_, path, O_RDONLY);
+    ASSERT_TRUE(fifo);
+    ASSERT_TRUE(regular);
+    fifo_.emplace(std::move(*fifo));
+    regular_.emplace(std::move(*regular));
+  }
+  void park_fifo_read(char (&buf)[8]) {
+    fifo_->read(buf, sizeof buf, kStreamOffset, [this](Result<std::size_t> r) { cancelled_ += !r; });
+  }
+  void release_fifo_reads() {
+    fifo_->cancel_all();
+    ASSERT_TRUE(engine_->run());
+    EXPECT_EQ(cancelled_, 16);
+  }
+
+  TempDir dir_;
+  std::optional<Engine> engine_;
+  std::optional<File> fifo_;
+  std::optional<File> regular_;
+  char parked_[16][8];
+  int cancelled_ = 0;
+};
+
+TEST_F(StarvedPool, GrowsSoBlockedWorkersDoNotStarveOtherOps) {
+  for (auto& b : parked_) {
+    park_fifo_read(b);
+    ASSERT_TRUE(engine_->wait(std::chrono::milliseconds(2)));
   }
   char buf[7];
-  auto got = read_sync(*engine, *regular, buf, sizeof buf, 0);
+  auto got = read_sync(*engine_, *regular_, buf, sizeof buf, 0);
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(std::string(buf, *got), "payload");
-  fifo->cancel_all();
-  ASSERT_TRUE(engine->run());
-  EXPECT_EQ(cancelled, 16);
+  release_fifo_reads();
 }
 
 // An epoll-driven owner never blocks in wait(); it polls when the eventfd fires
 // or its own timers do. The pool must still grow past workers stuck in syscalls.
-TEST(ThreadPool, GrowsWhenTheOwnerOnlyPolls) {
-  TempDir dir;
-  const std::string fifo_path = dir.file("fifo");
-  ASSERT_EQ(::mkfifo(fifo_path.c_str(), 0600), 0);
-  const std::string path = dir.file("regular");
-  write_plain(path, "payload");
-  EngineOptions o;
-  o.backend = Backend::ThreadPool;
-  o.cached_read_fast_path = false;
-  auto engine = Engine::create(o);
-  ASSERT_TRUE(engine);
-  auto fifo = open_sync(*engine, fifo_path, O_RDWR);
-  auto regular = open_sync(*engine, path, O_RDONLY);
-  ASSERT_TRUE(fifo);
-  ASSERT_TRUE(regular);
-  char blocked[16][8];
-  int cancelled = 0;
-  for (auto& b : blocked) fifo->read(b, sizeof b, kStreamOffset, [&](Result<std::size_t> r) { cancelled += !r; });
+TEST_F(StarvedPool, GrowsWhenTheOwnerOnlyPolls) {
+  for (auto& b : parked_) park_fifo_read(b);
   char buf[7];
   std::optional<Result<std::size_t>> done;
-  regular->read(buf, sizeof buf, 0, [&](Result<std::size_t> r) { done.emplace(r); });
+  regular_->read(buf, sizeof buf, 0, [&](Result<std::size_t> r) { done.emplace(r); });
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!done && std::chrono::steady_clock::now() < give_up) {
-    ASSERT_TRUE(engine->poll());
+    ASSERT_TRUE(engine_->poll());
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  ASSERT_TRUE(done) << "the read queued behind 16 blocked FIFO reads never ran: " << engine->describe();
+  ASSERT_TRUE(done) << "the read queued behind 16 blocked FIFO reads never ran: " << engine_->describe();
   ASSERT_TRUE(*done);
   EXPECT_EQ(std::string(buf, **done), "payload");
-  fifo->cancel_all();
-  ASSERT_TRUE(engine->run());
-  EXPECT_EQ(cancelled, 16);
+  release_fifo_reads();
 }
 
 }  // namespace
