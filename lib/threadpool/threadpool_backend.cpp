@@ -116,21 +116,30 @@ void ThreadPoolBackend::flush() {
 }
 
 // Called by the owner on every reap, blocking or not (an epoll loop only ever
-// polls): work that no worker has taken for kStarvedAfter, with nobody idle, means
-// every worker is stuck in a syscall; add one. Judging by staleness rather than by
-// a busy count ignores the instant between a worker posting a completion and going
+// polls). Work has waited in the queue for a whole window with no worker idle:
+// if the workers took few ops in it, each op blocks (a device read, a FIFO), so
+// another worker adds depth; if they took many, the work is CPU-bound and more
+// threads than cores would only take turns. Judging by what was taken, not by a
+// busy count, ignores the instant between a worker posting a completion and going
 // back for more.
 void ThreadPoolBackend::grow_if_starved() {
-  if (sq_count_.load() == 0 || workers_.size() >= max_workers_) return;
-  const std::uint64_t taken = taken_.load();
-  const auto now = Clock::now();
-  if (taken != taken_at_last_look_ || progress_seen_at_ == Clock::time_point{}) {
-    taken_at_last_look_ = taken;
-    progress_seen_at_ = now;
+  if (sq_count_.load() == 0 || workers_.size() >= max_workers_) {
+    window_start_ = Clock::time_point{};
     return;
   }
-  if (now - progress_seen_at_ < kStarvedAfter || sleeping_.load() > 0 || spinner_.load()) return;
-  progress_seen_at_ = now;
+  const std::uint64_t taken = taken_.load();
+  const auto now = Clock::now();
+  if (window_start_ == Clock::time_point{}) {
+    window_start_ = now;
+    taken_at_window_start_ = taken;
+    return;
+  }
+  if (now - window_start_ < kGrowWindow) return;
+  const std::uint64_t taken_in_window = taken - taken_at_window_start_;
+  window_start_ = now;
+  taken_at_window_start_ = taken;
+  if (sleeping_.load() > 0 || spinner_.load()) return;
+  if (taken_in_window >= workers_.size() * kFastOpsPerWindow) return;
   try {
     spawn_worker();
   } catch (const std::system_error&) {

@@ -56,10 +56,12 @@ class ThreadPoolBackend final : public Backend {
   void spawn_worker();
   void grow_if_starved();
   std::atomic<std::uint64_t> taken_{0};     // requests workers have taken, ever
-  std::uint64_t taken_at_last_look_ = 0;    // owner only
-  std::chrono::steady_clock::time_point progress_seen_at_{};  // owner only: when taken_ last moved
-  // Queued work untaken this long, with no worker idle, means every worker is stuck in a syscall.
-  static constexpr std::chrono::microseconds kStarvedAfter{200};
+  // Owner only: the window over which grow_if_starved() counts ops taken.
+  std::chrono::steady_clock::time_point window_start_{};
+  std::uint64_t taken_at_window_start_ = 0;
+  static constexpr std::chrono::microseconds kGrowWindow{200};
+  // Fewer ops per worker than this in a window (ops of 20 us or more) means they block.
+  static constexpr std::uint64_t kFastOpsPerWindow = 10;
 
   static constexpr unsigned kDefaultMaxWorkers = 64;
   unsigned max_workers_ = 0;
