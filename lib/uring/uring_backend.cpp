@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include <liburing.h>
@@ -37,6 +38,12 @@ constexpr std::uint64_t kCancelTag = 2;
 constexpr std::uint64_t kFirstRequestTag = 4096;
 
 constexpr unsigned kMaxEntries = 32768;  // IORING_MAX_ENTRIES
+
+// The helper pool runs what the ring can't (ops without an opcode, refused ops)
+// and reads of uncached data. A fixed few workers, two per core: enough to keep
+// readahead going, and never so many runnable threads that they crowd out the
+// event loop on its own core (a pool grown to dozens did, by 10-20 ms).
+unsigned helper_workers() { return std::clamp(2 * std::thread::hardware_concurrency(), 4u, 16u); }
 constexpr std::size_t kMaxTransfer = 0x7ffff000;  // MAX_RW_COUNT: the kernel never moves more at once
 
 struct RungSpec {
@@ -545,7 +552,7 @@ void UringBackend::run_on_helper(Request* head) {
   if (!helper_) {
     EngineOptions options;
     options.backend = ringfile::Backend::ThreadPool;
-    options.workers = 0;  // a growing pool: cold reads can keep dozens blocked at once
+    options.workers = helper_workers();
     options.spin_us = 0;  // rare work: no core spent waiting for it
     options.queue_depth = capacity_;
     int err = 0;
