@@ -338,8 +338,12 @@ std::size_t EngineCore::deliver(RequestQueue& done) {
 }
 
 std::size_t EngineCore::run_posted() {
+  // Most turns have nothing posted: skip the lock. A post() that lands after this
+  // look wakes the backend, so the next poll() or wait() runs it.
+  if (!has_posted_.load(std::memory_order_acquire)) return 0;
   {
     std::lock_guard lock(posted_mutex_);
+    has_posted_.store(false, std::memory_order_relaxed);
     if (posted_.empty()) return 0;
     running_posted_.swap(posted_);
   }
@@ -411,6 +415,7 @@ void EngineCore::post(std::function<void()> fn) {
     std::lock_guard lock(posted_mutex_);
     was_empty = posted_.empty();
     posted_.push_back(std::move(fn));
+    has_posted_.store(true, std::memory_order_release);
   }
   if (was_empty) backend_->wake();
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -106,6 +108,7 @@ class EngineCore {
   FileState* files_ = nullptr;
 
   std::mutex posted_mutex_;
+  std::atomic<bool> has_posted_{false};
   std::vector<std::function<void()>> posted_;
   std::vector<std::function<void()>> running_posted_;
 
