@@ -36,10 +36,14 @@ bool CacheResidency::should_offload(int fd, std::int64_t offset, std::size_t len
 
 bool CacheResidency::saw_uncached() noexcept {
   if (state_ == State::Unknowable || state_ == State::Unchecked) return false;
+  become_cold();
+  return true;
+}
+
+void CacheResidency::become_cold() noexcept {
   state_ = State::Cold;
   cached_streak_ = 0;
   sample_every_ = kSampleEvery;
-  return true;
 }
 
 bool CacheResidency::probe(int fd, std::int64_t offset, std::size_t len) noexcept {
@@ -50,9 +54,7 @@ bool CacheResidency::probe(int fd, std::int64_t offset, std::size_t len) noexcep
     return false;
   }
   if (missing > 0) {
-    state_ = State::Cold;
-    cached_streak_ = 0;
-    sample_every_ = kSampleEvery;
+    become_cold();
     return true;
   }
   if (state_ != State::Warm && ++cached_streak_ >= kWarmAfter) {

@@ -32,6 +32,7 @@ class CacheResidency {
  private:
   enum class State : std::uint8_t { Unchecked, New, Warm, Cold, Unknowable };
   bool probe(int fd, std::int64_t offset, std::size_t len) noexcept;
+  void become_cold() noexcept;
 
   State state_ = State::Unchecked;
   std::uint32_t cached_streak_ = 0;
