@@ -252,22 +252,68 @@ class KeepCold {
   std::jthread thread_;
 };
 
-void finish(StallResult& out, const Ticker& ticker, const TurnMeter& meter, std::uint64_t start,
-            std::uint64_t reads) {
-  const RunQueueClock& runq = meter.runq();
-  out.p99_turn_us = meter.turns().quantile(0.99) / 1e3;
-  out.max_turn_us = static_cast<double>(meter.turns().max()) / 1e3;
-  out.blocked_turns = meter.blocked();
-  out.seconds = static_cast<double>(now_ns() - start) / 1e9;
-  out.ticks = ticker.served();
-  out.reads = reads;
-  out.p99_us = ticker.lateness().quantile(0.99) / 1e3;
-  out.max_us = static_cast<double>(ticker.lateness().max()) / 1e3;
-  out.runq_known = runq.known();
-  out.max_runq_us = static_cast<double>(ticker.max_runq()) / 1e3;
-  out.p99_held_us = ticker.held().quantile(0.99) / 1e3;
-  out.max_held_us = static_cast<double>(ticker.held().max()) / 1e3;
-}
+// What every variant of the loop shares: an epoll set with the 1 ms ticker in it
+// (tagged 0; other sources use other tags), the measured run's deadline, and the
+// turn meter. A turn runs from begin_turn() to end_turn().
+class StallLoop {
+ public:
+  StallLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), ticker_(epoll_.get()) {}
+  bool ok() const noexcept { return ticker_.ok(); }
+  bool watch(int fd, std::uint32_t tag) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = tag;
+    return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+  }
+
+  void start(double seconds) noexcept {
+    start_ = now_ns();
+    end_ = start_ + static_cast<std::uint64_t>(seconds * 1e9);
+  }
+  bool running() const noexcept { return now_ns() < end_; }
+
+  // Waits for events (until the deadline when `block`, else not at all), then
+  // begins a turn and handles them in order: ticks here, the rest by on_event(tag).
+  template <class OnEvent>
+  void begin_turn(bool block, OnEvent&& on_event) {
+    int timeout_ms = 0;
+    if (block) {
+      const std::uint64_t now = now_ns();
+      timeout_ms = now < end_ ? static_cast<int>((end_ - now) / 1'000'000) + 1 : 0;
+    }
+    epoll_event events[4];
+    int n = ::epoll_wait(epoll_.get(), events, 4, timeout_ms);
+    meter_.begin();
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u32 == 0) ticker_.serve(meter_);
+      else on_event(events[i].data.u32);
+    }
+  }
+  void end_turn() noexcept { meter_.end(); }
+
+  void finish(StallResult& out, std::uint64_t reads) const {
+    const RunQueueClock& runq = meter_.runq();
+    out.p99_turn_us = meter_.turns().quantile(0.99) / 1e3;
+    out.max_turn_us = static_cast<double>(meter_.turns().max()) / 1e3;
+    out.blocked_turns = meter_.blocked();
+    out.seconds = static_cast<double>(now_ns() - start_) / 1e9;
+    out.ticks = ticker_.served();
+    out.reads = reads;
+    out.p99_us = ticker_.lateness().quantile(0.99) / 1e3;
+    out.max_us = static_cast<double>(ticker_.lateness().max()) / 1e3;
+    out.runq_known = runq.known();
+    out.max_runq_us = static_cast<double>(ticker_.max_runq()) / 1e3;
+    out.p99_held_us = ticker_.held().quantile(0.99) / 1e3;
+    out.max_held_us = static_cast<double>(ticker_.held().max()) / 1e3;
+  }
+
+ private:
+  Fd epoll_;
+  Ticker ticker_;
+  TurnMeter meter_;
+  std::uint64_t start_ = 0;
+  std::uint64_t end_ = 0;
+};
 
 // The floor: the same loop with no reads at all, so what the machine's scheduler
 // and timer slack cost shows beside the engines' numbers.
@@ -275,24 +321,18 @@ StallResult stall_idle(const Workload& w, double seconds, bool realtime) {
   StallResult out;
   out.engine = "none";
   out.direct = w.direct;
-  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  Ticker ticker(epoll.get());
-  if (!ticker.ok()) {
+  StallLoop loop;
+  if (!loop.ok()) {
     out.error = "timerfd/epoll: " + errno_text(errno);
     return out;
   }
   LoopPriority priority(realtime);
-  TurnMeter meter;
-  const std::uint64_t start = now_ns();
-  const auto end = start + static_cast<std::uint64_t>(seconds * 1e9);
-  epoll_event events[4];
-  for (std::uint64_t now = start; now < end; now = now_ns()) {
-    int n = ::epoll_wait(epoll.get(), events, 4, static_cast<int>((end - now) / 1'000'000) + 1);
-    meter.begin();
-    for (int i = 0; i < n; ++i) ticker.serve(meter);
-    meter.end();
+  loop.start(seconds);
+  while (loop.running()) {
+    loop.begin_turn(true, [](std::uint32_t) {});
+    loop.end_turn();
   }
-  finish(out, ticker, meter, start, 0);
+  loop.finish(out, 0);
   return out;
 }
 
@@ -307,24 +347,18 @@ StallResult stall_pread(const Workload& w, double seconds, bool realtime) {
     out.error = "open: " + errno_text(file.get());
     return out;
   }
-  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  Ticker ticker(epoll.get());
-  if (!ticker.ok()) {
+  StallLoop loop;
+  if (!loop.ok()) {
     out.error = "timerfd/epoll: " + errno_text(errno);
     return out;
   }
   SlotBuffers buffers(w.qd, w.bs);
   OpPicker picker(w);
   LoopPriority priority(realtime);
-  TurnMeter meter;
-  const std::uint64_t start = now_ns();
-  const auto end = start + static_cast<std::uint64_t>(seconds * 1e9);
   std::uint64_t reads = 0;
-  epoll_event events[4];
-  while (now_ns() < end) {
-    int n = ::epoll_wait(epoll.get(), events, 4, 0);
-    meter.begin();
-    for (int i = 0; i < n; ++i) ticker.serve(meter);
+  loop.start(seconds);
+  while (loop.running()) {
+    loop.begin_turn(false, [](std::uint32_t) {});
     for (unsigned s = 0; s < w.qd; ++s) {
       if (::pread(file.get(), buffers.at(s), w.bs, picker.next().offset) < 0) {
         out.error = "pread: " + errno_text(errno);
@@ -332,9 +366,9 @@ StallResult stall_pread(const Workload& w, double seconds, bool realtime) {
       }
       ++reads;
     }
-    meter.end();
+    loop.end_turn();
   }
-  finish(out, ticker, meter, start, reads);
+  loop.finish(out, reads);
   return out;
 }
 
@@ -365,12 +399,9 @@ StallResult stall_engine(Backend backend, const Workload& w, double seconds, std
   }
   File file = std::move(**opened);
 
-  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  Ticker ticker(epoll.get());
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = 1;
-  if (!ticker.ok() || ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, engine.event_fd(), &ev) != 0) {
+  constexpr std::uint32_t kEngineTag = 1;
+  StallLoop loop;
+  if (!loop.ok() || !loop.watch(engine.event_fd(), kEngineTag)) {
     out.error = "timerfd/epoll: " + errno_text(errno);
     return out;
   }
@@ -378,9 +409,6 @@ StallResult stall_engine(Backend backend, const Workload& w, double seconds, std
   SlotBuffers buffers(w.qd, w.bs);
   OpPicker picker(w);
   LoopPriority priority(realtime);
-  TurnMeter meter;
-  const std::uint64_t start = now_ns();
-  const auto end = start + static_cast<std::uint64_t>(seconds * 1e9);
   std::uint64_t reads = 0;
   bool stopping = false;
 
@@ -403,26 +431,17 @@ StallResult stall_engine(Backend backend, const Workload& w, double seconds, std
       });
     }
   } reader{&file, &buffers, &picker, &reads, &stopping, &out.error, w.bs};
+  loop.start(seconds);
   for (unsigned s = 0; s < w.qd; ++s) reader.issue(s);
   (void)engine.submit();
 
-  epoll_event events[4];
-  while (out.error.empty()) {
-    std::uint64_t now = now_ns();
-    if (now >= end) break;
-    int timeout_ms = static_cast<int>((end - now) / 1'000'000) + 1;
-    int n = ::epoll_wait(epoll.get(), events, 4, timeout_ms);
-    meter.begin();
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u32 == 0) {
-        ticker.serve(meter);
-      } else if (auto r = engine.poll(); !r) {
-        out.error = "poll: " + r.error().message();
-      }
-    }
-    meter.end();
+  while (out.error.empty() && loop.running()) {
+    loop.begin_turn(true, [&](std::uint32_t) {
+      if (auto r = engine.poll(); !r) out.error = "poll: " + r.error().message();
+    });
+    loop.end_turn();
   }
-  finish(out, ticker, meter, start, reads);
+  loop.finish(out, reads);
   stopping = true;
   (void)engine.run();
   file.close();
