@@ -35,13 +35,33 @@ bool readable(int fd, int timeout_ms) {
   return n == 1;
 }
 
-int wait_epoll(int ep, int timeout_ms) {
-  epoll_event got{};
-  int n;
-  while ((n = ::epoll_wait(ep, &got, 1, timeout_ms)) < 0 && errno == EINTR) {
+// An epoll set watching one descriptor for POLLIN, closed with the test.
+class EpollOn {
+ public:
+  explicit EpollOn(int fd) : ep_(::epoll_create1(EPOLL_CLOEXEC)) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ok_ = ep_ >= 0 && ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) == 0;
   }
-  return n;
-}
+  EpollOn(const EpollOn&) = delete;
+  EpollOn& operator=(const EpollOn&) = delete;
+  ~EpollOn() {
+    if (ep_ >= 0) ::close(ep_);
+  }
+  bool ok() const noexcept { return ok_; }
+  // Events that arrived within timeout_ms (0 or 1).
+  int wait(int timeout_ms) const {
+    epoll_event got{};
+    int n;
+    while ((n = ::epoll_wait(ep_, &got, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    return n;
+  }
+
+ private:
+  int ep_;
+  bool ok_ = false;
+};
 
 class UringEventFd : public ::testing::TestWithParam<UringRung> {};
 
@@ -51,11 +71,8 @@ TEST_P(UringEventFd, EpollWaitThenNonBlockingReapDelivers) {
   Driver d;
   if (d.backend().rung() != GetParam()) GTEST_SKIP() << "kernel refused the rung";
   auto& b = d.backend();
-  int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  ASSERT_GE(ep, 0);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, b.event_fd(), &ev), 0);
+  EpollOn ep(b.event_fd());
+  ASSERT_TRUE(ep.ok());
 
   Pipe pipe;
   for (int round = 0; round < 3; ++round) {
@@ -74,7 +91,7 @@ TEST_P(UringEventFd, EpollWaitThenNonBlockingReapDelivers) {
     ASSERT_TRUE(none.empty());
 
     ASSERT_EQ(::write(pipe.write_end(), "x", 1), 1);
-    ASSERT_EQ(wait_epoll(ep, 5000), 1) << "event_fd() never became readable";
+    ASSERT_EQ(ep.wait(5000), 1) << "event_fd() never became readable";
 
     RequestQueue done;
     b.reap(done, std::chrono::nanoseconds::zero());
@@ -90,7 +107,6 @@ TEST_P(UringEventFd, EpollWaitThenNonBlockingReapDelivers) {
   RequestQueue rest;
   b.reap(rest, std::chrono::nanoseconds::zero());
   EXPECT_FALSE(readable(b.event_fd(), 0));
-  ::close(ep);
 }
 
 // The kernel runs deferred completions in bounded batches per enter; one
@@ -101,11 +117,8 @@ TEST_P(UringEventFd, OneReapDeliversManyDeferredCompletions) {
   Driver d;
   if (d.backend().rung() != GetParam()) GTEST_SKIP() << "kernel refused the rung";
   auto& b = d.backend();
-  int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  ASSERT_GE(ep, 0);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, b.event_fd(), &ev), 0);
+  EpollOn ep(b.event_fd());
+  ASSERT_TRUE(ep.ok());
 
   constexpr std::size_t kReads = 100;
   std::vector<std::unique_ptr<Pipe>> pipes;
@@ -124,12 +137,11 @@ TEST_P(UringEventFd, OneReapDeliversManyDeferredCompletions) {
   b.reap(done, std::chrono::nanoseconds::zero());
   ASSERT_TRUE(done.empty());
   for (auto& p : pipes) ASSERT_EQ(::write(p->write_end(), "k", 1), 1);
-  ASSERT_EQ(wait_epoll(ep, 5000), 1);
+  ASSERT_EQ(ep.wait(5000), 1);
   b.reap(done, std::chrono::nanoseconds::zero());
   EXPECT_EQ(done.size(), kReads);
   for (char c : sink) EXPECT_EQ(c, 'k');
   while (Request* r = done.pop_front()) d.release(r);
-  ::close(ep);
 }
 
 TEST_P(UringEventFd, WakeFromAnotherThreadUnblocksReap) {
@@ -175,11 +187,8 @@ TEST_P(UringEventFd, EpollDrivenLoopKeepsGettingHelperCompletions) {
   TempDir dir;
   auto file = open_sync(*engine, dir.file("truncated"), O_CREAT | O_RDWR);
   ASSERT_TRUE(file);
-  int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  ASSERT_GE(ep, 0);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, engine->event_fd(), &ev), 0);
+  EpollOn ep(engine->event_fd());
+  ASSERT_TRUE(ep.ok());
 
   constexpr int kTarget = 2000;
   int done = 0;
@@ -202,13 +211,12 @@ TEST_P(UringEventFd, EpollDrivenLoopKeepsGettingHelperCompletions) {
   for (auto& t : truncators) t.go();
   ASSERT_TRUE(engine->submit());
   while (done < kTarget) {
-    ASSERT_EQ(wait_epoll(ep, 5000), 1) << "event_fd() went quiet with helper ops in flight after " << done;
+    ASSERT_EQ(ep.wait(5000), 1) << "event_fd() went quiet with helper ops in flight after " << done;
     ASSERT_TRUE(engine->poll());
   }
   EXPECT_EQ(failed, 0);
   EXPECT_GT(engine->stats().fallback_ops, 0u);
   ASSERT_TRUE(engine->run());
-  ::close(ep);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rungs, UringEventFd,
