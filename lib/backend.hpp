@@ -10,10 +10,12 @@
 
 namespace ringfile::detail {
 
-// What both engines implement. The EngineCore owns the requests, the user-space
-// queue, retries, short-transfer continuation and callback delivery; a backend only
-// moves requests to the kernel or to workers and hands them back with `res` set.
-// Every method except wake() is called on the owner thread.
+// An executor: "execute these requests, give back res". It reads a request's
+// OpArgs (and fixed_slot), runs it, sets res (>= 0 or -errno, passed through the
+// syscall seam) and hands it back from reap(). It makes no policy: routing,
+// retries, continuation, chain results and cancel's ECANCELED are the core's, and a
+// refusal (-EOPNOTSUPP, -EINVAL) is handed back like any result for the core to
+// record and re-route. Every method except wake() is called on the owner thread.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -25,16 +27,17 @@ class Backend {
   // Thread-safe: makes a blocked reap() return and event_fd() readable.
   virtual void wake() noexcept = 0;
 
-  // Most requests this backend holds in flight at once.
+  // Most requests this executor holds in flight at once.
   virtual unsigned capacity() const noexcept = 0;
-  // Starts one request; it may sit in the backend until flush().
+  // Whether it can run `op` at all (io_uring: the kernel's probe has the opcode).
+  virtual bool supports(Op op) const noexcept = 0;
+  // Starts one request, or a chain (link_next) as a unit; it may wait until flush().
   virtual void start(Request* request) = 0;
   // Hands started requests to the kernel or the workers.
   virtual void flush() = 0;
   // Hands over what was started, then moves completed requests (res set) into
-  // `done`. With a positive timeout, blocks
-  // until at least one is there, wake() is called, or the time passes; a negative
-  // timeout blocks without limit.
+  // `done`. With a positive timeout, blocks until at least one is there, wake() is
+  // called, or the time passes; a negative timeout blocks without limit.
   virtual void reap(RequestQueue& done, std::chrono::nanoseconds timeout) = 0;
   // Asks for an in-flight request to finish early; it still comes back via reap().
   virtual void cancel(Request* request) = 0;
@@ -42,21 +45,23 @@ class Backend {
   virtual Result<void> register_buffers(std::span<const iovec> buffers) = 0;
   virtual Result<void> unregister_buffers() = 0;
 
-  // Called when a file opens and before it closes, for fixed-file tables.
-  virtual void file_opened(FileState&) {}
-  virtual void file_closing(FileState&) {}
+  // A registered-file slot for fd, or -1 (no table, or it is full).
+  virtual int register_file(int /*fd*/) { return -1; }
+  virtual void unregister_file(int /*slot*/) {}
 
   virtual void add_stats(EngineStats&) const noexcept {}
 };
 
-// Builds the io_uring engine. On failure returns null and sets err (positive
+// Builds the io_uring executor. On failure returns null and sets err (positive
 // errno) and reason (for Engine::fallback_reason()).
 std::unique_ptr<Backend> make_uring_backend(const EngineOptions& options, int& err, std::string& reason);
 
-// Runs one request as blocking syscalls through the seam; returns res.
-std::int64_t run_blocking(Request& request);
+// Runs one request's OpArgs as blocking syscalls through the seam; returns res.
+std::int64_t run_blocking(const OpArgs& args);
 
-std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd = -1,
-                                                int also_notify_fd = -1);
+// The thread-pool executor. With `signal_via` set it owns no eventfd: it tells of
+// completions through that executor's wake() (the io_uring engine's pool does, so
+// a completion wakes a wait in the ring).
+std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, Backend* signal_via = nullptr);
 
 }  // namespace ringfile::detail

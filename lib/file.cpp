@@ -7,14 +7,16 @@
 
 #include <fcntl.h>
 
-#include "engine_core.hpp"
+#include "completion.hpp"
+#include "engine_access.hpp"
 #include "file_state.hpp"
+#include "fs_ops.hpp"
 
 namespace ringfile {
 
 using detail::EngineCore;
 using detail::FileState;
-using detail::Op;
+using detail::OpArgs;
 using detail::Request;
 
 namespace {
@@ -68,45 +70,39 @@ int check_vector(const FileState& file, const iovec* iov, int iovcnt, std::int64
   return check_range(offset, total);
 }
 
-// Shared front half of every file op: engine present, right thread, request built.
+// Shared front half of every file op: engine present, right thread, request
+// built with its completion. `fill` checks the arguments (returning an errno to
+// fail with) and sets the request's OpArgs.
 template <class Callback, class Fill>
-OpHandle file_op(FileState* state, Op op, Callback&& callback, Fill&& fill) {
+OpHandle file_op(FileState* state, Callback&& callback, Fill&& fill) {
   if (!state || !state->core) return fail_detached(callback);
   EngineCore& core = *state->core;
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File used from a thread that does not own its engine");
-    return core.reject_foreign(std::move(callback));
-  }
-  Request* r = core.make_request(op);
-  r->callback = std::move(callback);
+  if (core.rejects_foreign(callback)) return {};
+  Request* r = core.make_request(OpArgs::nop());
+  r->completion = detail::completion_for(std::move(callback), *r);
   if (state->fd < 0 || state->closing) return core.fail(r, EBADF);
   if (int err = fill(*r)) return core.fail(r, err);
   return core.submit_file_op(state, r);
 }
 
-OpHandle transfer(FileState* state, Op op, void* buffer, std::size_t length, std::int64_t offset, bool exact,
-                  unsigned index, IoCallback&& callback) {
-  return file_op(state, op, std::move(callback), [&](Request& r) {
-    if (int err = check_buffer(*state, buffer, length, offset)) return err;
-    r.buf = buffer;
-    r.len = length;
-    r.offset = offset;
+OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&& callback) {
+  return file_op(state, std::move(callback), [&](Request& r) {
+    if (int err = check_buffer(*state, args.buf, args.len, args.offset)) return err;
+    r.args = args;
     r.exact = exact;
-    r.buf_index = index;
     return 0;
   });
 }
 
-OpHandle vector_transfer(FileState* state, Op op, const iovec* iov, int iovcnt, std::int64_t offset,
-                         IoCallback&& callback) {
-  return file_op(state, op, std::move(callback), [&](Request& r) {
-    if (int err = check_vector(*state, iov, iovcnt, offset)) return err;
-    r.iov = iov;
-    r.iovcnt = iovcnt;
-    r.offset = offset;
+OpHandle vector_transfer(FileState* state, const OpArgs& args, IoCallback&& callback) {
+  return file_op(state, std::move(callback), [&](Request& r) {
+    if (int err = check_vector(*state, args.iov, args.iovcnt, args.offset)) return err;
+    r.args = args;
     return 0;
   });
 }
+
+int fd_of(const FileState* state) { return state ? state->fd : -1; }
 
 }  // namespace
 
@@ -135,57 +131,46 @@ void File::release() noexcept {
 }
 
 OpHandle File::open(Engine& engine, std::string_view path, int flags, mode_t mode, OpenCallback callback) {
-  EngineCore& core = engine.core();
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File::open called from a thread that does not own the engine");
-    return core.reject_foreign(std::move(callback));
-  }
-  Request* r = core.make_request(Op::Open);
-  r->callback = std::move(callback);
-  if (path.find('\0') != std::string_view::npos) return core.fail(r, EINVAL);
-  if (path.size() >= PATH_MAX) return core.fail(r, ENAMETOOLONG);
-  r->path.assign(path);
-  r->flags = flags | O_CLOEXEC;
-  r->mode = static_cast<int>(mode);
-  return core.submit(r);
+  return detail::open_path(detail::EngineAccess::core(engine), path, flags, mode, std::move(callback));
 }
 
 bool File::is_open() const noexcept { return state_ && state_->fd >= 0 && !state_->closing; }
-int File::native_handle() const noexcept { return state_ ? state_->fd : -1; }
+int File::native_handle() const noexcept { return fd_of(state_); }
 std::size_t File::direct_alignment() const noexcept { return state_ ? state_->direct_alignment : 1; }
 
 OpHandle File::read(void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
-  return transfer(state_, Op::Read, buffer, length, offset, false, 0, std::move(callback));
+  return transfer(state_, OpArgs::read(fd_of(state_), buffer, length, offset), false, std::move(callback));
 }
 
 OpHandle File::write(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
-  return transfer(state_, Op::Write, const_cast<void*>(buffer), length, offset, false, 0, std::move(callback));
+  return transfer(state_, OpArgs::write(fd_of(state_), buffer, length, offset), false, std::move(callback));
 }
 
 OpHandle File::read_exact(void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
-  return transfer(state_, Op::Read, buffer, length, offset, true, 0, std::move(callback));
+  return transfer(state_, OpArgs::read(fd_of(state_), buffer, length, offset), true, std::move(callback));
 }
 
 OpHandle File::write_all(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
-  return transfer(state_, Op::Write, const_cast<void*>(buffer), length, offset, true, 0, std::move(callback));
+  return transfer(state_, OpArgs::write(fd_of(state_), buffer, length, offset), true, std::move(callback));
 }
 
 OpHandle File::readv(const iovec* iov, int iovcnt, std::int64_t offset, IoCallback callback) {
-  return vector_transfer(state_, Op::Readv, iov, iovcnt, offset, std::move(callback));
+  return vector_transfer(state_, OpArgs::readv(fd_of(state_), iov, iovcnt, offset), std::move(callback));
 }
 
 OpHandle File::writev(const iovec* iov, int iovcnt, std::int64_t offset, IoCallback callback) {
-  return vector_transfer(state_, Op::Writev, iov, iovcnt, offset, std::move(callback));
+  return vector_transfer(state_, OpArgs::writev(fd_of(state_), iov, iovcnt, offset), std::move(callback));
 }
 
 OpHandle File::read_fixed(void* buffer, std::size_t length, std::int64_t offset, unsigned index,
                           IoCallback callback) {
-  return transfer(state_, Op::ReadFixed, buffer, length, offset, false, index, std::move(callback));
+  return transfer(state_, OpArgs::read_fixed(fd_of(state_), buffer, length, offset, index), false,
+                  std::move(callback));
 }
 
 OpHandle File::write_fixed(const void* buffer, std::size_t length, std::int64_t offset, unsigned index,
                            IoCallback callback) {
-  return transfer(state_, Op::WriteFixed, const_cast<void*>(buffer), length, offset, false, index,
+  return transfer(state_, OpArgs::write_fixed(fd_of(state_), buffer, length, offset, index), false,
                   std::move(callback));
 }
 
@@ -193,68 +178,62 @@ OpHandle File::write_then_fsync(const void* buffer, std::size_t length, std::int
                                 bool data_only) {
   if (!state_ || !state_->core) return fail_detached(callback);
   EngineCore& core = *state_->core;
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File used from a thread that does not own its engine");
-    return core.reject_foreign(std::move(callback));
-  }
-  Request* sync = core.make_request(data_only ? Op::Fdatasync : Op::Fsync);
-  sync->callback = std::move(callback);
+  if (core.rejects_foreign(callback)) return {};
+  Request* sync = core.make_request(OpArgs::fsync(state_->fd, data_only));
+  sync->completion = detail::io_completion(std::move(callback));
   if (state_->fd < 0 || state_->closing) return core.fail(sync, EBADF);
   if (int err = check_buffer(*state_, buffer, length, offset)) return core.fail(sync, err);
-  Request* write = core.make_request(Op::Write);
-  write->buf = const_cast<void*>(buffer);
-  write->len = length;
-  write->offset = offset;
+  Request* write = core.make_request(OpArgs::write(state_->fd, buffer, length, offset));
   write->link_next = sync;
   sync->link_res_expected = length;
   return core.submit_chain(state_, write);
 }
 
 OpHandle File::fsync(DoneCallback callback) {
-  return file_op(state_, Op::Fsync, std::move(callback), [](Request&) { return 0; });
+  return file_op(state_, std::move(callback), [this](Request& r) {
+    r.args = OpArgs::fsync(state_->fd);
+    return 0;
+  });
 }
 
 OpHandle File::fdatasync(DoneCallback callback) {
-  return file_op(state_, Op::Fdatasync, std::move(callback), [](Request&) { return 0; });
+  return file_op(state_, std::move(callback), [this](Request& r) {
+    r.args = OpArgs::fsync(state_->fd, true);
+    return 0;
+  });
 }
 
 OpHandle File::stat(StatCallback callback) {
-  return file_op(state_, Op::Statx, std::move(callback), [this](Request& r) {
-    r.dirfd = state_->fd;  // statx(fd, "", AT_EMPTY_PATH)
-    r.flags = AT_EMPTY_PATH;
-    r.mode = static_cast<int>(STATX_BASIC_STATS | STATX_BTIME
-#ifdef STATX_DIOALIGN
-                              | STATX_DIOALIGN
-#endif
-    );
+  return file_op(state_, std::move(callback), [this](Request& r) {
+    r.args = OpArgs::statx(state_->fd, AT_EMPTY_PATH, detail::kStatMask);
+    r.statx_buffer();
     return 0;
   });
 }
 
 OpHandle File::fallocate(int mode, std::int64_t offset, std::int64_t length, DoneCallback callback) {
-  return file_op(state_, Op::Fallocate, std::move(callback), [&](Request& r) {
+  return file_op(state_, std::move(callback), [&](Request& r) {
     if (offset < 0 || length <= 0) return EINVAL;
     if (length > std::numeric_limits<std::int64_t>::max() - offset) return EFBIG;
-    r.mode = mode;
-    r.offset = offset;
-    r.len2 = length;
+    r.args = OpArgs::fallocate(state_->fd, mode, offset, length);
     return 0;
   });
 }
 
 OpHandle File::truncate(std::int64_t length, DoneCallback callback) {
-  return file_op(state_, Op::Ftruncate, std::move(callback), [&](Request& r) {
+  return file_op(state_, std::move(callback), [&](Request& r) {
     if (length < 0) return EINVAL;
-    r.len2 = length;
+    r.args = OpArgs::ftruncate(state_->fd, length);
     return 0;
   });
 }
 
 OpHandle File::advise(std::int64_t offset, std::int64_t length, int advice, DoneCallback callback) {
-  return file_op(state_, Op::Call, std::move(callback), [&](Request& r) {
+  return file_op(state_, std::move(callback), [&](Request& r) {
     if (offset < 0 || length < 0) return EINVAL;
     const int fd = state_->fd;
-    r.work = [fd, offset, length, advice] { return std::int64_t{detail::sys::fadvise(fd, offset, length, advice)}; };
+    r.args = OpArgs::call();
+    r.set_work([fd, offset, length, advice] { return std::int64_t{detail::sys::fadvise(fd, offset, length, advice)}; });
     return 0;
   });
 }
@@ -262,16 +241,11 @@ OpHandle File::advise(std::int64_t offset, std::int64_t length, int advice, Done
 OpHandle File::close(DoneCallback callback) {
   if (!state_ || !state_->core) return fail_detached(callback);
   EngineCore& core = *state_->core;
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File::close called from a thread that does not own its engine");
-    return core.reject_foreign(std::move(callback));
-  }
-  Request* r = core.make_request(Op::Close);
-  r->callback = std::move(callback);
+  if (core.rejects_foreign(callback)) return {};
+  Request* r = core.make_request(OpArgs::close(state_->fd));
+  r->completion = detail::done_completion(std::move(callback));
   if (state_->fd < 0 || state_->closing) return core.fail(r, EBADF);
-  OpHandle handle{r, r->serial};
-  core.close_file(state_, r);
-  return handle;
+  return core.close_file(state_, r);
 }
 
 void File::cancel_all() {

@@ -10,9 +10,9 @@ namespace ringfile::detail {
 class EngineCore;
 struct Request;
 
-// Engine-side state of one open file. A File handle points at it; the engine
-// keeps it until the close completes. If the engine goes away first, the handle
-// owns it and closes the descriptor itself.
+// Engine-side state of one open file, which the core consults to route its ops.
+// A File handle points at it; the engine keeps it until the close completes. If
+// the engine goes away first, the handle owns it and closes the descriptor itself.
 struct FileState {
   EngineCore* core = nullptr;  // null once the engine is gone
   int fd = -1;
@@ -25,7 +25,7 @@ struct FileState {
   bool nowait_unsupported = false;    // RWF_NOWAIT refused; skip the fast path
   CacheResidency residency;           // buffered reads: cold ones leave the owner thread
   int fixed_slot = -1;                // io_uring registered-file slot, or -1
-  std::uint32_t helper_ops = 0;       // bit per Op the filesystem refused via io_uring
+  std::uint32_t refused_ops = 0;      // op_bit of each op the filesystem refused via io_uring
 
   FileState* prev = nullptr;  // the engine's list of live files
   FileState* next = nullptr;

@@ -12,26 +12,23 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 
-#include "engine_core.hpp"
+#include "completion.hpp"
+#include "engine_access.hpp"
 #include "fs_ops.hpp"
 
 namespace ringfile::fs {
 
+using detail::Completion;
+using detail::EngineAccess;
 using detail::EngineCore;
-using detail::Op;
-using detail::RawCallback;
+using detail::error_of;
+using detail::OpArgs;
 using detail::Request;
 
 static_assert(static_cast<unsigned>(RenameFlags::NoReplace) == RENAME_NOREPLACE);
 static_assert(static_cast<unsigned>(RenameFlags::Exchange) == RENAME_EXCHANGE);
 
 namespace {
-
-constexpr unsigned kStatMask = STATX_BASIC_STATS | STATX_BTIME
-#ifdef STATX_DIOALIGN
-                               | STATX_DIOALIGN
-#endif
-    ;
 
 int check_path(std::string_view path) {
   if (path.find('\0') != std::string_view::npos) return EINVAL;
@@ -44,20 +41,27 @@ int check_paths(std::string_view a, std::string_view b) {
   return check_path(b);
 }
 
-// Front half of every path op: right thread, request built, callback attached;
-// `fill` validates and copies the arguments, returning an errno to fail with.
-template <class Callback, class Fill>
-OpHandle path_op(EngineCore& core, Op op, Callback&& callback, Fill&& fill) {
-  // A RawCallback cannot take the EPERM error code: its caller checks the thread.
-  if constexpr (!std::is_same_v<std::decay_t<Callback>, RawCallback>) {
-    if (!core.on_owner_thread()) {
-      assert(!"ringfile::fs op called from a thread that does not own the engine");
-      return core.reject_foreign(std::move(callback));
-    }
-  }
-  Request* r = core.make_request(op);
-  r->callback = std::move(callback);
-  if (int err = fill(*r)) return core.fail(r, err);
+// Submits a path op whose arguments passed `err`'s checks (0), with paths copied
+// into the request.
+OpHandle submit_path(EngineCore& core, const OpArgs& args, Completion completion, int err,
+                     std::string_view path, std::string_view path2 = {}) {
+  Request* r = core.make_request(args);
+  r->completion = std::move(completion);
+  if (err) return core.fail(r, err);
+  r->set_paths(path, path2);
+  if (args.op == detail::Op::Statx) r->statx_buffer();
+  return core.submit(r);
+}
+
+// Front half of every public path op: right thread, then the request.
+template <class Callback>
+OpHandle path_op(EngineCore& core, const OpArgs& args, Callback&& callback, int err, std::string_view path,
+                 std::string_view path2 = {}) {
+  if (core.rejects_foreign(callback)) return {};
+  Request* r = core.make_request(args);
+  r->completion = detail::completion_for(std::move(callback), *r);
+  if (err) return core.fail(r, err);
+  r->set_paths(path, path2);
   return core.submit(r);
 }
 
@@ -67,39 +71,31 @@ OpHandle path_op(EngineCore& core, Op op, Callback&& callback, Fill&& fill) {
 // State provides `std::int64_t run()` and `void finish(std::int64_t res)`.
 template <class State>
 OpHandle call_op(EngineCore& core, std::unique_ptr<State> state) {
-  Request* r = core.make_request(Op::Call);
+  Request* r = core.make_request(OpArgs::call());
   State* s = state.get();
-  r->work = [s]() -> std::int64_t {
+  r->set_work([s]() -> std::int64_t {
     try {
       return s->run();
     } catch (const std::bad_alloc&) {
       return -ENOMEM;
     }
-  };
-  r->callback = RawCallback([state = std::move(state)](std::int64_t res) { state->finish(res); });
+  });
+  r->completion = [state = std::move(state)](std::int64_t res) { state->finish(res); };
   return core.submit(r);
 }
 
 // The checks shared by the Call-based ops before their state is built.
 template <class Callback>
 bool reject_early(EngineCore& core, Callback& callback, int err, OpHandle& out) {
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::fs op called from a thread that does not own the engine");
-    out = core.reject_foreign(std::move(callback));
-    return true;
-  }
+  if (core.rejects_foreign(callback)) return true;
   if (err) {
-    Request* r = core.make_request(Op::Nop);
-    r->callback = RawCallback([cb = std::move(callback)](std::int64_t res) mutable {
-      cb(errno_code(static_cast<int>(-res)));
-    });
+    Request* r = core.make_request(OpArgs::nop());
+    r->completion = [cb = std::move(callback)](std::int64_t res) mutable { cb(error_of(res)); };
     out = core.fail(r, err);
     return true;
   }
   return false;
 }
-
-std::error_code error_of(std::int64_t res) { return errno_code(static_cast<int>(-res)); }
 
 FileType type_from_dirent(unsigned char d_type) {
   switch (d_type) {
@@ -248,13 +244,8 @@ struct StatvfsState {
 };
 
 OpHandle statx_path(Engine& engine, std::string_view path, int flags, StatCallback&& callback) {
-  return path_op(engine.core(), Op::Statx, std::move(callback), [&](Request& r) {
-    if (int err = check_path(path)) return err;
-    r.path.assign(path);
-    r.flags = flags;
-    r.mode = static_cast<int>(kStatMask);
-    return 0;
-  });
+  return path_op(EngineAccess::core(engine), OpArgs::statx(OpArgs::kCwd, flags, detail::kStatMask),
+                 std::move(callback), check_path(path), path);
 }
 
 // create_directories: one mkdir per component, in order, each continuing the next.
@@ -271,11 +262,9 @@ struct MakeDirs {
 
   static void step(std::unique_ptr<MakeDirs> self) {
     MakeDirs& s = *self;
-    Request* r = s.core->make_request(Op::Mkdir);
-    r->path.assign(s.path, 0, s.ends[s.next]);
-    r->mode = static_cast<int>(s.mode);
-    r->callback = RawCallback([self = std::move(self)](std::int64_t res) mutable { made(std::move(self), res); });
-    s.core->submit(r);
+    const std::string_view prefix = std::string_view(s.path).substr(0, s.ends[s.next]);
+    submit_path(*s.core, OpArgs::mkdir(s.mode),
+                [self = std::move(self)](std::int64_t res) mutable { made(std::move(self), res); }, 0, prefix);
   }
 
   static void made(std::unique_ptr<MakeDirs> self, std::int64_t res) {
@@ -292,17 +281,19 @@ struct MakeDirs {
     // EEXIST on the last component, or EACCES/EROFS/EPERM on one that may exist
     // already (mkdir of an existing /home as a user): a directory there is fine.
     s.error = static_cast<int>(-res);
-    Request* r = s.core->make_request(Op::Statx);
-    r->path.assign(s.path, 0, s.ends[s.next]);
-    r->mode = STATX_TYPE;
-    r->callback = StatCallback([self = std::move(self)](Result<FileStat> st) mutable {
-      if (st && st->is_directory()) {
+    const std::string_view prefix = std::string_view(s.path).substr(0, s.ends[s.next]);
+    EngineCore& core = *s.core;
+    Request* r = core.make_request(OpArgs::statx(OpArgs::kCwd, 0, STATX_TYPE));
+    r->completion = [self = std::move(self), r](std::int64_t got) mutable {
+      if (got >= 0 && S_ISDIR(r->args.statx_out->stx_mode)) {
         advance(std::move(self));
       } else {
         self->callback(errno_code(self->error));
       }
-    });
-    s.core->submit(r);
+    };
+    r->set_paths(prefix);
+    r->statx_buffer();
+    core.submit(r);
   }
 
   static void advance(std::unique_ptr<MakeDirs> self) {
@@ -327,28 +318,23 @@ OpHandle lstat(Engine& engine, std::string_view path, StatCallback callback) {
 
 OpHandle rename(Engine& engine, std::string_view from, std::string_view to, RenameFlags flags,
                 DoneCallback callback) {
-  return detail::rename_path(engine.core(), from, to, static_cast<unsigned>(flags), std::move(callback));
+  return detail::rename_path(EngineAccess::core(engine), from, to, static_cast<unsigned>(flags), std::move(callback));
 }
 
 OpHandle unlink(Engine& engine, std::string_view path, DoneCallback callback) {
-  return detail::unlink_path(engine.core(), path, 0, std::move(callback));
+  return detail::unlink_path(EngineAccess::core(engine), path, 0, std::move(callback));
 }
 
 OpHandle rmdir(Engine& engine, std::string_view path, DoneCallback callback) {
-  return detail::unlink_path(engine.core(), path, AT_REMOVEDIR, std::move(callback));
+  return detail::unlink_path(EngineAccess::core(engine), path, AT_REMOVEDIR, std::move(callback));
 }
 
 OpHandle mkdir(Engine& engine, std::string_view path, mode_t mode, DoneCallback callback) {
-  return path_op(engine.core(), Op::Mkdir, std::move(callback), [&](Request& r) {
-    if (int err = check_path(path)) return err;
-    r.path.assign(path);
-    r.mode = static_cast<int>(mode);
-    return 0;
-  });
+  return path_op(EngineAccess::core(engine), OpArgs::mkdir(mode), std::move(callback), check_path(path), path);
 }
 
 void create_directories(Engine& engine, std::string_view path, mode_t mode, DoneCallback callback) {
-  EngineCore& core = engine.core();
+  EngineCore& core = EngineAccess::core(engine);
   OpHandle ignored;
   if (reject_early(core, callback, check_path(path), ignored)) return;
   auto s = std::make_unique<MakeDirs>();
@@ -365,25 +351,17 @@ void create_directories(Engine& engine, std::string_view path, mode_t mode, Done
 }
 
 OpHandle link(Engine& engine, std::string_view existing, std::string_view new_path, DoneCallback callback) {
-  return path_op(engine.core(), Op::Link, std::move(callback), [&](Request& r) {
-    if (int err = check_paths(existing, new_path)) return err;
-    r.path.assign(existing);
-    r.path2.assign(new_path);
-    return 0;
-  });
+  return path_op(EngineAccess::core(engine), OpArgs::link(0), std::move(callback), check_paths(existing, new_path),
+                 existing, new_path);
 }
 
 OpHandle symlink(Engine& engine, std::string_view target, std::string_view link_path, DoneCallback callback) {
-  return path_op(engine.core(), Op::Symlink, std::move(callback), [&](Request& r) {
-    if (int err = check_paths(target, link_path)) return err;
-    r.path.assign(target);
-    r.path2.assign(link_path);
-    return 0;
-  });
+  return path_op(EngineAccess::core(engine), OpArgs::symlink(), std::move(callback), check_paths(target, link_path),
+                 target, link_path);
 }
 
 OpHandle readlink(Engine& engine, std::string_view path, StringCallback callback) {
-  EngineCore& core = engine.core();
+  EngineCore& core = EngineAccess::core(engine);
   OpHandle out;
   if (reject_early(core, callback, check_path(path), out)) return out;
   auto s = std::make_unique<ReadlinkState>();
@@ -393,7 +371,7 @@ OpHandle readlink(Engine& engine, std::string_view path, StringCallback callback
 }
 
 OpHandle list_directory(Engine& engine, std::string_view path, DirectoryCallback callback) {
-  EngineCore& core = engine.core();
+  EngineCore& core = EngineAccess::core(engine);
   OpHandle out;
   if (reject_early(core, callback, check_path(path), out)) return out;
   auto s = std::make_unique<ListState>();
@@ -403,7 +381,7 @@ OpHandle list_directory(Engine& engine, std::string_view path, DirectoryCallback
 }
 
 OpHandle access(Engine& engine, std::string_view path, int mode, DoneCallback callback) {
-  EngineCore& core = engine.core();
+  EngineCore& core = EngineAccess::core(engine);
   OpHandle out;
   if (reject_early(core, callback, check_path(path), out)) return out;
   auto s = std::make_unique<AccessState>();
@@ -414,24 +392,19 @@ OpHandle access(Engine& engine, std::string_view path, int mode, DoneCallback ca
 }
 
 OpHandle exists(Engine& engine, std::string_view path, BoolCallback callback) {
-  EngineCore& core = engine.core();
+  EngineCore& core = EngineAccess::core(engine);
   OpHandle out;
   if (reject_early(core, callback, 0, out)) return out;
-  RawCallback raw([cb = std::move(callback)](std::int64_t res) mutable {
+  auto answer = [cb = std::move(callback)](std::int64_t res) mutable {
     if (res == 0) cb(true);
     else if (res == -ENOENT || res == -ENOTDIR) cb(false);
     else cb(error_of(res));
-  });
-  return path_op(core, Op::Statx, std::move(raw), [&](Request& r) {
-    if (int err = check_path(path)) return err;
-    r.path.assign(path);
-    r.mode = STATX_TYPE;
-    return 0;
-  });
+  };
+  return submit_path(core, OpArgs::statx(OpArgs::kCwd, 0, STATX_TYPE), std::move(answer), check_path(path), path);
 }
 
 OpHandle statvfs(Engine& engine, std::string_view path, FsStatsCallback callback) {
-  EngineCore& core = engine.core();
+  EngineCore& core = EngineAccess::core(engine);
   OpHandle out;
   if (reject_early(core, callback, check_path(path), out)) return out;
   auto s = std::make_unique<StatvfsState>();
@@ -445,33 +418,21 @@ OpHandle statvfs(Engine& engine, std::string_view path, FsStatsCallback callback
 namespace ringfile::detail {
 
 OpHandle open_path(EngineCore& core, std::string_view path, int flags, mode_t mode, OpenCallback callback) {
-  return fs::path_op(core, Op::Open, std::move(callback), [&](Request& r) {
-    if (int err = fs::check_path(path)) return err;
-    r.path.assign(path);
-    r.flags = flags | O_CLOEXEC;
-    r.mode = static_cast<int>(mode);
-    return 0;
-  });
+  if (core.rejects_foreign(callback)) return {};
+  Request* r = core.make_request(OpArgs::open(flags, mode));
+  r->completion = open_completion(core, std::move(callback), r->args.flags);
+  if (int err = fs::check_path(path)) return core.fail(r, err);
+  r->set_paths(path);
+  return core.submit(r);
 }
 
 OpHandle rename_path(EngineCore& core, std::string_view from, std::string_view to, unsigned flags,
                      DoneCallback callback) {
-  return fs::path_op(core, Op::Rename, std::move(callback), [&](Request& r) {
-    if (int err = fs::check_paths(from, to)) return err;
-    r.path.assign(from);
-    r.path2.assign(to);
-    r.flags = static_cast<int>(flags);
-    return 0;
-  });
+  return fs::path_op(core, OpArgs::rename(flags), std::move(callback), fs::check_paths(from, to), from, to);
 }
 
 OpHandle unlink_path(EngineCore& core, std::string_view path, int flags, DoneCallback callback) {
-  return fs::path_op(core, Op::Unlink, std::move(callback), [&](Request& r) {
-    if (int err = fs::check_path(path)) return err;
-    r.path.assign(path);
-    r.flags = flags;
-    return 0;
-  });
+  return fs::path_op(core, OpArgs::unlink(flags), std::move(callback), fs::check_path(path), path);
 }
 
 }  // namespace ringfile::detail

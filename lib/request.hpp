@@ -1,18 +1,18 @@
 #pragma once
 
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <variant>
+#include <string_view>
 #include <vector>
 
 #include <linux/stat.h>
 #include <sys/uio.h>
 
 #include "ringfile/detail/inplace_function.hpp"
-#include "ringfile/file.hpp"
 #include "sys.hpp"
 
 namespace ringfile::detail {
@@ -43,66 +43,129 @@ enum class Op : std::uint8_t {
 
 const char* to_string(Op op) noexcept;
 sys::Call seam_call(Op op) noexcept;
+constexpr std::uint32_t op_bit(Op op) noexcept { return 1u << static_cast<unsigned>(op); }
+// read/write/read_fixed/write_fixed: one buffer, so a short transfer can continue.
+bool is_transfer(Op op) noexcept;
 
-// Receives the raw result (>= 0 or -errno) for library-internal continuations.
-using RawCallback = InplaceFunction<void(std::int64_t)>;
 // The blocking work of an Op::Call request; returns a result or -errno.
 using BlockingWork = InplaceFunction<std::int64_t()>;
+// The one completion of a request: called on the owner thread with the final
+// result (>= 0 or -errno), before the request goes back to the pool.
+using Completion = InplaceFunction<void(std::int64_t), 96>;
+
+// What to do: the op and its arguments, as both executors read them. A small value
+// built by the named constructors; paths, the statx buffer and blocking work live
+// in the request's side slot and are pointed at from here.
+struct OpArgs {
+  Op op = Op::Nop;
+  int fd = -1;        // the descriptor, or the directory a path op starts from
+  int flags = 0;      // open, statx, rename, unlink and link flags
+  unsigned mode = 0;  // open/mkdir permissions, fallocate mode, statx mask
+  void* buf = nullptr;
+  std::size_t len = 0;
+  std::int64_t offset = 0;
+  std::int64_t length = 0;  // fallocate and ftruncate
+  const iovec* iov = nullptr;
+  int iovcnt = 0;
+  unsigned buf_index = 0;  // registered buffer of read_fixed/write_fixed
+  const char* path = nullptr;
+  const char* path2 = nullptr;
+  struct statx* statx_out = nullptr;
+  BlockingWork* work = nullptr;
+
+  static OpArgs nop() noexcept { return {}; }
+  static OpArgs read(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept;
+  static OpArgs write(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept;
+  static OpArgs readv(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept;
+  static OpArgs writev(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept;
+  static OpArgs read_fixed(int fd, void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept;
+  static OpArgs write_fixed(int fd, const void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept;
+  static OpArgs fsync(int fd, bool data_only = false) noexcept;
+  static OpArgs close(int fd) noexcept;
+  static OpArgs fallocate(int fd, int mode, std::int64_t offset, std::int64_t length) noexcept;
+  static OpArgs ftruncate(int fd, std::int64_t length) noexcept;
+  // Path ops: Request::set_paths() gives them their paths. Every open is O_CLOEXEC.
+  static OpArgs open(int flags, unsigned mode, int dirfd = kCwd) noexcept;
+  static OpArgs statx(int dirfd, int flags, unsigned mask) noexcept;
+  static OpArgs rename(unsigned flags) noexcept;
+  static OpArgs unlink(int flags) noexcept;
+  static OpArgs mkdir(unsigned mode) noexcept;
+  static OpArgs symlink() noexcept;
+  static OpArgs link(int flags) noexcept;
+  static OpArgs call() noexcept;
+
+  static constexpr int kCwd = -100;  // AT_FDCWD
+};
+
+// The rarely used payloads, apart from the hot request. Allocated the first time a
+// request needs one and kept with it, capacity included, for its next use.
+struct RequestExtras {
+  std::string path;
+  std::string path2;
+  struct statx stx {};
+  BlockingWork work;
+};
 
 struct FileState;
 
 // Where a request is, so cancel() knows what to do with it.
 enum class Where : std::uint8_t { Free, Queued, Backend, Ready, Parked };
+// Which executor runs it.
+enum class Route : std::uint8_t { Primary, Pool };
 
-// One operation from submission to completion. Requests come from the engine's
-// pool and are reused, so the strings keep their capacity: steady-state ops
-// allocate nothing.
+// One operation from submission to completion: its OpArgs and the engine's
+// bookkeeping. Requests come from the engine's pool and are reused.
 struct Request {
-  Op op = Op::Nop;
-  bool exact = false;        // read_exact / write_all: continue after short transfers
-  bool continuing = false;   // the fast path moved part of a read already
+  OpArgs args;
+  std::int64_t res = 0;
+  FileState* file = nullptr;
   // Set by the owner, read by a pool worker deciding whether an EINTR means cancel.
   std::atomic<bool> cancelled{false};
   Where where = Where::Free;
-  bool on_helper = false;    // io_uring: re-run on the helper pool
-  bool offload = false;      // a read of uncached data: never run it on the owner thread
+  Route route = Route::Primary;
+  bool exact = false;         // read_exact / write_all: continue after short transfers
+  bool continuing = false;    // the fast path moved part of a read already
+  bool offload = false;       // a read of uncached data: never run it on the owner thread
+  bool on_probation = false;  // re-run on the pool after an EINVAL from the ring
   std::uint8_t retries = 0;
-
-  FileState* file = nullptr;
-  int fd = -1;
-  int dirfd = -100;  // AT_FDCWD
-  int flags = 0;     // open flags, statx flags, rename flags, unlink flags, link flags
-  int mode = 0;      // open/mkdir mode, fallocate mode, statx mask
-  void* buf = nullptr;
-  std::size_t len = 0;
-  std::int64_t offset = 0;
-  std::int64_t len2 = 0;  // fallocate length, ftruncate length
-  const iovec* iov = nullptr;
-  int iovcnt = 0;
-  unsigned buf_index = 0;
-  std::string path;
-  std::string path2;
-  struct statx stx {};
-
-  std::size_t done = 0;   // bytes moved by earlier rounds of this op
-  std::int64_t res = 0;
+  int fixed_slot = -1;        // registered-file slot for args.fd, or -1
+  std::size_t done = 0;       // bytes moved by earlier rounds of this op
   std::uint64_t serial = 0;
-
-  std::variant<std::monostate, IoCallback, DoneCallback, OpenCallback, StatCallback, RawCallback> callback;
-  BlockingWork work;
+  Completion completion;
 
   // Linked ops (write then fsync): the head points at the op that runs only if the
-  // head completes in full; backends take a chain as a unit (IOSQE_IO_LINK on
+  // head completes in full; executors take a chain as a unit (IOSQE_IO_LINK on
   // io_uring, one worker in order on the pool).
   Request* link_next = nullptr;
   bool link_tail = false;
-  std::int64_t link_res = 0;             // the tail keeps the head's final result
-  std::size_t link_res_expected = 0;     // bytes the head must move for the tail to count
+  std::int64_t link_res = 0;          // the tail keeps the head's final result
+  std::size_t link_res_expected = 0;  // bytes the head must move for the tail to count
 
   Request* next = nullptr;       // the queue it sits in
-  Request* live_prev = nullptr;  // the engine's list of requests in the backend
+  Request* live_prev = nullptr;  // the engine's list of requests in an executor
   Request* live_next = nullptr;
+
+  std::unique_ptr<RequestExtras> extras_;  // side slot, kept across reuse
+
+  RequestExtras& extras();
+  // Copies the paths into the side slot and points args.path/path2 at them.
+  void set_paths(std::string_view path, std::string_view path2 = {});
+  // Points args.statx_out at the side slot's buffer.
+  struct statx& statx_buffer();
+  void set_work(BlockingWork work);
 };
+
+// Whether a chain goes on after `member` finished with `res`: a failed or short
+// member cancels the rest (IOSQE_IO_LINK's rule, which the pool follows too).
+inline bool chain_continues(const Request& member, std::int64_t res) noexcept {
+  return res >= 0 && (!member.link_next || static_cast<std::size_t>(res) >= member.link_next->link_res_expected);
+}
+
+// A cancelled op that was interrupted (by io-wq, or by the pool's cancel signal)
+// reports ECANCELED: the core's rule, which executors leave to it.
+inline std::int64_t cancel_rule(const Request& r, std::int64_t res) noexcept {
+  return res == -EINTR && r.cancelled.load(std::memory_order_relaxed) ? -ECANCELED : res;
+}
 
 // Singly linked FIFO of requests, threaded through Request::next.
 class RequestQueue {
@@ -115,12 +178,6 @@ class RequestQueue {
     r->next = nullptr;
     if (tail_) tail_->next = r; else head_ = r;
     tail_ = r;
-    ++size_;
-  }
-  void push_front(Request* r) noexcept {
-    r->next = head_;
-    head_ = r;
-    if (!tail_) tail_ = r;
     ++size_;
   }
   Request* pop_front() noexcept {
@@ -141,18 +198,7 @@ class RequestQueue {
     other.size_ = 0;
   }
   // Unlinks r if it is queued here; returns whether it was.
-  bool remove(Request* r) noexcept {
-    Request* prev = nullptr;
-    for (Request* it = head_; it; prev = it, it = it->next) {
-      if (it != r) continue;
-      (prev ? prev->next : head_) = it->next;
-      if (tail_ == it) tail_ = prev;
-      it->next = nullptr;
-      --size_;
-      return true;
-    }
-    return false;
-  }
+  bool remove(Request* r) noexcept;
 
  private:
   Request* head_ = nullptr;
@@ -164,7 +210,8 @@ class RequestQueue {
 // engine lives, so steady-state ops do not touch the heap.
 class RequestPool {
  public:
-  Request* acquire();
+  Request* acquire(const OpArgs& args = {});
+  // Back to a fresh request (side slot kept) on the free list.
   void release(Request* r) noexcept;
   std::size_t capacity() const noexcept { return chunks_.size() * kChunk; }
 

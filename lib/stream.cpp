@@ -11,7 +11,6 @@ namespace ringfile {
 
 using detail::EngineCore;
 using detail::FileAccess;
-using detail::RawCallback;
 
 namespace {
 
@@ -30,7 +29,7 @@ void complete(const File& file, bool defer, Deliver deliver) {
     core->post([deliver]() mutable { deliver(); });
     return;
   }
-  detail::complete_later(*core, RawCallback([deliver](std::int64_t) mutable { deliver(); }));
+  detail::complete_later(*core, [deliver](std::int64_t) mutable { deliver(); });
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 #pragma once
 
-// The syscall seam. Every raw syscall the engines make goes through here and
-// returns its result or -errno, so tests can program faults ("the 3rd read returns
+// The syscall seam. Every syscall that runs an op, and every probe of what the
+// kernel allows, goes through here and returns its result or -errno, so tests can program faults ("the 3rd read returns
 // -EINTR") without a mock of the kernel. Faults are keyed by the kind of operation,
 // not by the exact syscall, and the io_uring engine passes each completion through
-// complete(), so one programmed fault means the same thing on both engines.
+// complete(), so one programmed fault means the same thing on both engines. (Not
+// seamed: eventfd and epoll plumbing, and the fstat that tells CacheResidency a file
+// is regular.) The hooks are internal: tests link the internal archive, and the
+// shared library does not export them.
 
 #include <atomic>
 #include <cstddef>
@@ -18,7 +21,6 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "ringfile/export.hpp"
 
 namespace ringfile::detail::sys {
 
@@ -61,20 +63,20 @@ struct Fault {
 };
 
 // Test hooks. Thread-safe; cost one relaxed load per syscall while nothing is armed.
-RINGFILE_API void inject(const Fault& fault);
-RINGFILE_API void clear_faults();
+void inject(const Fault& fault);
+void clear_faults();
 // Arms the seam with no fault, so calls() counts.
-RINGFILE_API void count_calls();
+void count_calls();
 // Calls of `call` seen since the last clear_faults() (counted only while armed).
-RINGFILE_API std::uint64_t calls(Call call);
+std::uint64_t calls(Call call);
 
 struct Intercept {
   int error = 0;                 // nonzero: fail with this negative errno
   std::size_t max_bytes = SIZE_MAX;
 };
 
-extern RINGFILE_API std::atomic<bool> armed;
-RINGFILE_API Intercept intercept_slow(Call call);
+extern std::atomic<bool> armed;
+Intercept intercept_slow(Call call);
 inline Intercept intercept(Call call) {
   if (!armed.load(std::memory_order_relaxed)) return {};
   return intercept_slow(call);

@@ -2,34 +2,18 @@
 
 #include <cstdint>
 #include <memory>
-#include <random>
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "engine_core.hpp"
+#include "engine_access.hpp"
+#include "random_name.hpp"
 #include "file_access.hpp"
 #include "fs_ops.hpp"
 
 namespace ringfile {
 
 using detail::EngineCore;
-
-namespace {
-
-std::string random_name() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t v = rng() ^ (static_cast<std::uint64_t>(::getpid()) << 32);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = ".ringfile-tmp-000000000000";
-  for (std::size_t i = out.size() - 12; i < out.size(); ++i) {
-    out[i] = kDigits[v & 15];
-    v >>= 4;
-  }
-  return out;
-}
-
-}  // namespace
 
 struct TempFile::Creating {
   EngineCore* core = nullptr;
@@ -56,7 +40,7 @@ struct TempFile::Creating {
 
   static void named(std::unique_ptr<Creating> self) {
     Creating* s = self.get();
-    s->path = s->directory + "/" + random_name();
+    s->path = s->directory + "/" + ".ringfile-tmp-" + detail::random_suffix();
     detail::open_path(*s->core, s->path, O_RDWR | O_CREAT | O_EXCL | s->flags, 0600,
                       [self = std::move(self)](Result<File> file) mutable {
                         if (file) return self->callback(TempFile(std::move(*file), std::move(self->path)));
@@ -70,7 +54,7 @@ struct TempFile::Creating {
 
 void TempFile::create(Engine& engine, std::string_view directory, int extra_flags, TempFileCallback callback) {
   auto s = std::make_unique<Creating>();
-  s->core = &engine.core();
+  s->core = &detail::EngineAccess::core(engine);
   s->directory.assign(directory.empty() ? std::string_view(".") : directory);
   s->flags = extra_flags;
   s->callback = std::move(callback);

@@ -2,12 +2,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <random>
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "engine_core.hpp"
+#include "engine_access.hpp"
+#include "random_name.hpp"
 #include "fs_ops.hpp"
 
 namespace ringfile::fs {
@@ -103,20 +103,6 @@ struct WriteFile {
   }
 };
 
-std::string random_suffix() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  thread_local std::uint64_t counter = 0;
-  // The pid keeps a forked child, which inherits the generator, off its parent's names.
-  std::uint64_t v = rng() ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^ ++counter;
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(12, '0');
-  for (auto& c : out) {
-    c = kDigits[v & 15];
-    v >>= 4;
-  }
-  return out;
-}
-
 struct AtomicWrite {
   EngineCore* core = nullptr;
   std::string target;
@@ -135,7 +121,7 @@ struct AtomicWrite {
   static void open_temp(std::unique_ptr<AtomicWrite> self) {
     AtomicWrite* s = self.get();
     // A leading dot hides it from globs; keep the name within NAME_MAX.
-    s->temp = s->directory + "/." + s->base.substr(0, 200) + ".tmp-" + random_suffix();
+    s->temp = s->directory + "/." + s->base.substr(0, 200) + ".tmp-" + detail::random_suffix();
     detail::open_path(*s->core, s->temp, O_WRONLY | O_CREAT | O_EXCL, s->mode,
                       [self = std::move(self)](Result<File> file) mutable {
                         if (!file) {
@@ -246,7 +232,7 @@ void write_file(Engine& engine, std::string_view path, std::string data, mode_t 
 void write_file_atomic(Engine& engine, std::string_view path, std::string data, mode_t mode,
                        DoneCallback callback) {
   auto s = std::make_unique<AtomicWrite>();
-  s->core = &engine.core();
+  s->core = &detail::EngineAccess::core(engine);
   s->target.assign(path);
   const auto slash = path.rfind('/');
   if (slash == std::string_view::npos) {

@@ -17,17 +17,23 @@ namespace ringfile {
 
 namespace detail {
 class EngineCore;
-struct Request;
+struct EngineAccess;
 }  // namespace detail
 
 class File;
 
-// Identifies one submitted op for Engine-level cancellation (see File::cancel).
-// Stays safe to use after the op completed: cancelling then does nothing.
-struct OpHandle {
-  detail::Request* request = nullptr;
-  std::uint64_t serial = 0;
-  explicit operator bool() const noexcept { return request != nullptr; }
+// Identifies one submitted op for Engine::cancel(). Opaque; stays safe to use after
+// the op completed: cancelling then does nothing.
+class OpHandle {
+ public:
+  OpHandle() noexcept = default;
+  explicit operator bool() const noexcept { return op_ != nullptr; }
+
+ private:
+  friend class detail::EngineCore;
+  OpHandle(const void* op, std::uint64_t serial) noexcept : op_(op), serial_(serial) {}
+  const void* op_ = nullptr;
+  std::uint64_t serial_ = 0;
 };
 
 enum class Backend : std::uint8_t {
@@ -40,14 +46,17 @@ RINGFILE_API const char* to_string(Backend backend) noexcept;
 
 struct EngineOptions {
   Backend backend = Backend::Auto;
-  // Submission queue entries (io_uring) / batch size hint (pool). Ops beyond what
-  // the engine can hold in flight wait in a user-space queue; calls never fail for it.
+  // io_uring: submission queue entries (the completion queue gets twice as many).
+  // The thread pool ignores it. Ops beyond what the engine can hold in flight wait
+  // in a user-space queue; calls never fail for it.
   unsigned queue_depth = 256;
   // Thread-pool workers; 0 picks a default from the core count.
   unsigned workers = 0;
-  // How long a pool worker waits for work, and the owner waits in wait(), spinning
-  // before it sleeps. Spinning turns a ~60 us wake-up into ~2 us at low depth; it is
-  // bounded, so an idle engine costs no CPU. 0 disables it.
+  // Thread pool only: how long a worker waits for work, and the owner waits in
+  // wait(), spinning before it sleeps. Spinning turns a ~60 us wake-up into ~2 us at
+  // low depth. It is bounded, so an idle engine costs no CPU, and adaptive: while
+  // ops take longer than this (device-bound O_DIRECT, cold reads), nobody spins. 0
+  // disables it. The io_uring engine waits in the kernel and ignores it.
   unsigned spin_us = 50;
   // Reads first try preadv2(RWF_NOWAIT) on the owner thread: page-cached data
   // returns at once with no hand-off; anything else goes to the engine.
@@ -133,7 +142,8 @@ class RINGFILE_API Engine {
 
   // Registers buffers for File::read_fixed/write_fixed. Registered memory counts
   // against RLIMIT_MEMLOCK; ENOMEM is returned as an error and unregistered ops
-  // keep working. On the thread pool the buffers are only remembered.
+  // keep working. The thread pool needs no registration: it accepts them and its
+  // read_fixed/write_fixed take any buffer.
   Result<void> register_buffers(std::span<const iovec> buffers);
   Result<void> unregister_buffers();
 
@@ -144,9 +154,8 @@ class RINGFILE_API Engine {
   // already had. Does nothing if the op has completed.
   void cancel(OpHandle op);
 
-  detail::EngineCore& core() noexcept { return *core_; }
-
  private:
+  friend struct detail::EngineAccess;
   explicit Engine(std::unique_ptr<detail::EngineCore> core) noexcept;
   std::unique_ptr<detail::EngineCore> core_;
 };

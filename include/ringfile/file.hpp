@@ -34,6 +34,8 @@ using StatCallback = detail::InplaceFunction<void(Result<FileStat>)>;
 // An open file bound to an Engine. Every op is asynchronous: it returns at once and
 // its callback runs later on the engine's thread, inside poll()/wait()/run(),
 // exactly once, also when the op fails, is cancelled or the engine shuts down.
+// One exception: a File with no engine behind it (default-constructed, moved-from,
+// or outliving its engine) fails each op with EBADF at once, inside the call.
 //
 // Buffers and iovec arrays passed to an op must stay valid and untouched until its
 // callback has run. Offsets are byte positions (like pread); kStreamOffset (-1)
@@ -174,7 +176,6 @@ class RINGFILE_API File {
   }
 
  private:
-  friend class detail::EngineCore;
   friend struct detail::FileAccess;
   explicit File(detail::FileState* state) noexcept : state_(state) {}
   void release() noexcept;

@@ -2,30 +2,28 @@
 
 namespace ringfile::detail {
 
-std::int64_t run_blocking(Request& r) {
-  const char* path = r.path.c_str();
-  const char* path2 = r.path2.c_str();
-  switch (r.op) {
+std::int64_t run_blocking(const OpArgs& a) {
+  switch (a.op) {
     case Op::Nop: return 0;
     case Op::Read:
-    case Op::ReadFixed: return sys::pread(r.fd, r.buf, r.len, r.offset);
+    case Op::ReadFixed: return sys::pread(a.fd, a.buf, a.len, a.offset);
     case Op::Write:
-    case Op::WriteFixed: return sys::pwrite(r.fd, r.buf, r.len, r.offset);
-    case Op::Readv: return sys::preadv(r.fd, r.iov, r.iovcnt, r.offset);
-    case Op::Writev: return sys::pwritev(r.fd, r.iov, r.iovcnt, r.offset);
-    case Op::Fsync: return sys::fsync(r.fd);
-    case Op::Fdatasync: return sys::fdatasync(r.fd);
-    case Op::Open: return sys::openat(r.dirfd, path, r.flags, static_cast<mode_t>(r.mode));
-    case Op::Close: return sys::close(r.fd);
-    case Op::Statx: return sys::statx(r.dirfd, path, r.flags, static_cast<unsigned>(r.mode), &r.stx);
-    case Op::Fallocate: return sys::fallocate(r.fd, r.mode, r.offset, r.len2);
-    case Op::Ftruncate: return sys::ftruncate(r.fd, r.len2);
-    case Op::Rename: return sys::renameat2(r.dirfd, path, r.dirfd, path2, static_cast<unsigned>(r.flags));
-    case Op::Unlink: return sys::unlinkat(r.dirfd, path, r.flags);
-    case Op::Mkdir: return sys::mkdirat(r.dirfd, path, static_cast<mode_t>(r.mode));
-    case Op::Symlink: return sys::symlinkat(path, r.dirfd, path2);
-    case Op::Link: return sys::linkat(r.dirfd, path, r.dirfd, path2, r.flags);
-    case Op::Call: return r.work ? r.work() : -ENOSYS;
+    case Op::WriteFixed: return sys::pwrite(a.fd, a.buf, a.len, a.offset);
+    case Op::Readv: return sys::preadv(a.fd, a.iov, a.iovcnt, a.offset);
+    case Op::Writev: return sys::pwritev(a.fd, a.iov, a.iovcnt, a.offset);
+    case Op::Fsync: return sys::fsync(a.fd);
+    case Op::Fdatasync: return sys::fdatasync(a.fd);
+    case Op::Open: return sys::openat(a.fd, a.path, a.flags, static_cast<mode_t>(a.mode));
+    case Op::Close: return sys::close(a.fd);
+    case Op::Statx: return sys::statx(a.fd, a.path, a.flags, a.mode, a.statx_out);
+    case Op::Fallocate: return sys::fallocate(a.fd, static_cast<int>(a.mode), a.offset, a.length);
+    case Op::Ftruncate: return sys::ftruncate(a.fd, a.length);
+    case Op::Rename: return sys::renameat2(a.fd, a.path, a.fd, a.path2, static_cast<unsigned>(a.flags));
+    case Op::Unlink: return sys::unlinkat(a.fd, a.path, a.flags);
+    case Op::Mkdir: return sys::mkdirat(a.fd, a.path, static_cast<mode_t>(a.mode));
+    case Op::Symlink: return sys::symlinkat(a.path, a.fd, a.path2);
+    case Op::Link: return sys::linkat(a.fd, a.path, a.fd, a.path2, a.flags);
+    case Op::Call: return a.work && *a.work ? (*a.work)() : -ENOSYS;
     case Op::count_: break;
   }
   return -ENOSYS;

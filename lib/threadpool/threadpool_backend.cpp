@@ -44,12 +44,11 @@ void install_cancel_handler() {
 
 }  // namespace
 
-ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, int notify_fd, int also_notify_fd)
-    : spin_(std::chrono::microseconds(options.spin_us)), notify_fd_(notify_fd), also_notify_fd_(also_notify_fd) {
-  if (notify_fd_ < 0) {
+ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, Backend* signal_via)
+    : spin_(std::chrono::microseconds(options.spin_us)), signal_via_(signal_via) {
+  if (!signal_via_) {
     notify_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (notify_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
-    owns_fd_ = true;
   }
   // A fixed count when asked for; otherwise start small and grow while every
   // worker is busy and work waits, as device-bound work (O_DIRECT at depth) needs
@@ -66,14 +65,14 @@ ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, int notify_fd
     for (unsigned i = 0; i < initial; ++i) spawn_worker();
   } catch (...) {
     stop_workers();
-    if (owns_fd_) ::close(notify_fd_);
+    if (notify_fd_ >= 0) ::close(notify_fd_);
     throw;
   }
 }
 
 ThreadPoolBackend::~ThreadPoolBackend() {
   stop_workers();
-  if (owns_fd_) ::close(notify_fd_);
+  if (notify_fd_ >= 0) ::close(notify_fd_);
 }
 
 void ThreadPoolBackend::spawn_worker() {
@@ -99,8 +98,8 @@ std::string ThreadPoolBackend::describe() const {
 void ThreadPoolBackend::wake() noexcept { notify(); }
 
 void ThreadPoolBackend::notify() noexcept {
-  write_eventfd(notify_fd_);
-  if (also_notify_fd_ >= 0) write_eventfd(also_notify_fd_);
+  if (signal_via_) signal_via_->wake();
+  else write_eventfd(notify_fd_);
 }
 
 void ThreadPoolBackend::start(Request* request) { staged_.push_back(request); }
@@ -218,8 +217,8 @@ void ThreadPoolBackend::worker_loop(unsigned index) {
     for (Request* r = head; r;) {
       Request* next = r->link_next;
       running_[index].request.store(r);
-      r->res = broken || r->cancelled.load() ? -ECANCELED : run_blocking(*r);
-      if (next) broken = broken || r->res < 0 || static_cast<std::size_t>(r->res) < next->link_res_expected;
+      r->res = broken || r->cancelled.load() ? -ECANCELED : run_blocking(r->args);
+      broken = broken || !chain_continues(*r, r->res);
       complete(r);
       r = next;
     }
@@ -242,7 +241,7 @@ void ThreadPoolBackend::complete(Request* request) {
 
 bool ThreadPoolBackend::take_completions(RequestQueue& done) {
   if (cq_count_.load() == 0) return false;
-  if (owns_fd_ && signaled_.load()) drain_eventfd(notify_fd_);
+  if (notify_fd_ >= 0 && signaled_.load()) drain_eventfd(notify_fd_);
   std::lock_guard lock(cq_mutex_);
   cq_count_.store(0);
   signaled_.store(false);
@@ -282,7 +281,7 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
     pollfd p{notify_fd_, POLLIN, 0};
     int r = ::poll(&p, 1, wait_ms);
     if (r > 0) {
-      if (!take_completions(done) && owns_fd_) drain_eventfd(notify_fd_);
+      if (!take_completions(done) && notify_fd_ >= 0) drain_eventfd(notify_fd_);
       return;  // a completion, or wake() for a posted function
     }
     if (r == 0 && !forever && Clock::now() >= deadline) return;
@@ -331,20 +330,14 @@ bool ThreadPoolBackend::interrupt_cancelled() {
   return any;
 }
 
-Result<void> ThreadPoolBackend::register_buffers(std::span<const iovec> buffers) {
-  buffers_.assign(buffers.begin(), buffers.end());
-  return {};
-}
-
-Result<void> ThreadPoolBackend::unregister_buffers() {
-  buffers_.clear();
-  return {};
-}
+// Blocking syscalls take any buffer: there is nothing to register.
+Result<void> ThreadPoolBackend::register_buffers(std::span<const iovec>) { return {}; }
+Result<void> ThreadPoolBackend::unregister_buffers() { return {}; }
 
 void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept { stats.kernel_enters += wakeups_.load(std::memory_order_relaxed); }
 
-std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, int notify_fd, int also_notify_fd) {
-  return std::make_unique<ThreadPoolBackend>(options, notify_fd, also_notify_fd);
+std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, Backend* signal_via) {
+  return std::make_unique<ThreadPoolBackend>(options, signal_via);
 }
 
 }  // namespace ringfile::detail

@@ -19,15 +19,15 @@ namespace ringfile::detail {
 // readable, and the owner reaps them.
 class ThreadPoolBackend final : public Backend {
  public:
-  // notify_fd: an eventfd to signal instead of one of our own (the io_uring
-  // engine's helper pool signals the ring's wake descriptor); also_notify_fd, if
-  // set, is signalled with it (the ring's event_fd(), which epoll users watch).
-  ThreadPoolBackend(const EngineOptions& options, int notify_fd, int also_notify_fd = -1);
+  // signal_via: tell of completions through that executor's wake() instead of an
+  // eventfd of our own (the io_uring engine's pool wakes the ring).
+  ThreadPoolBackend(const EngineOptions& options, Backend* signal_via);
   ~ThreadPoolBackend() override;
 
   ringfile::Backend kind() const noexcept override { return ringfile::Backend::ThreadPool; }
   std::string describe() const override;
   int event_fd() const noexcept override { return notify_fd_; }
+  bool supports(Op) const noexcept override { return true; }
   void wake() noexcept override;
   unsigned capacity() const noexcept override { return 1u << 16; }
   void start(Request* request) override;
@@ -67,10 +67,9 @@ class ThreadPoolBackend final : public Backend {
   unsigned max_workers_ = 0;
 
   const std::chrono::nanoseconds spin_;
-  int notify_fd_;
-  int also_notify_fd_ = -1;
+  Backend* signal_via_;
+  int notify_fd_ = -1;
   void notify() noexcept;
-  bool owns_fd_ = false;
 
   RequestQueue staged_;  // owner only: started, not yet flushed
 
@@ -91,7 +90,6 @@ class ThreadPoolBackend final : public Backend {
 
   std::unique_ptr<Running[]> running_;
   std::vector<std::thread> workers_;
-  std::vector<iovec> buffers_;
   std::atomic<std::uint64_t> wakeups_{0};
 };
 

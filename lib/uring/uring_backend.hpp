@@ -44,6 +44,7 @@ class UringBackend final : public Backend {
   void wake() noexcept override;
 
   unsigned capacity() const noexcept override { return capacity_; }
+  bool supports(Op op) const noexcept override { return probe_.supports(op); }
   void start(Request* request) override;
   void flush() override;
   void reap(RequestQueue& done, std::chrono::nanoseconds timeout) override;
@@ -52,8 +53,8 @@ class UringBackend final : public Backend {
   Result<void> register_buffers(std::span<const iovec> buffers) override;
   Result<void> unregister_buffers() override;
 
-  void file_opened(FileState& file) override;
-  void file_closing(FileState& file) override;
+  int register_file(int fd) override;
+  void unregister_file(int slot) override;
 
   void add_stats(EngineStats& stats) const noexcept override;
 
@@ -66,10 +67,20 @@ class UringBackend final : public Backend {
 
  private:
   UringBackend();
+  // Set-up (setup.cpp): the ladder, then what the engine needs of the ring.
   int init(const EngineOptions& options, std::string& reason);
+  int set_up_ring(unsigned entries, std::string& reason);
+  int check_required_opcodes(std::string& reason) const;
+  int set_up_eventfds(std::string& reason);
+  void set_up_fixed_files(unsigned slots);
+
+  // user_data of the ring's own SQEs. A Request* is never this small, and liburing's
+  // timeout SQE (kernels without EXT_ARG) uses LIBURING_UDATA_TIMEOUT, all ones.
+  static constexpr std::uint64_t kWakeTag = 1;
+  static constexpr std::uint64_t kCancelTag = 2;
+  static constexpr std::uint64_t kFirstRequestTag = 4096;
 
   io_uring* ring() const noexcept { return ring_.get(); }
-  bool needs_helper(const Request& request) const noexcept;
   io_uring_sqe* prep(Request& request);
   io_uring_sqe* get_sqe();
   void make_room(unsigned sqes);
@@ -78,10 +89,8 @@ class UringBackend final : public Backend {
   void enter_if_needed();
   void arm_wake();
   std::size_t take_cqes(RequestQueue& done);
-  std::size_t finish(Request* request, int cqe_res, RequestQueue& done);
-  bool should_fall_back(const Request& request, std::int64_t res) const noexcept;
-  void run_on_helper(Request* request);
-  std::size_t take_helper(RequestQueue& done);
+  void finish(Request* request, int cqe_res, RequestQueue& done);
+  std::size_t take_early(RequestQueue& done);
   void wait(RequestQueue& done, std::chrono::nanoseconds timeout);
   void drain_before_exit();
 
@@ -94,19 +103,12 @@ class UringBackend final : public Backend {
   bool sqpoll_ = false;
 
   int event_fd_ = -1;  // registered with the ring: readable when CQEs are posted
-  int wake_fd_ = -1;   // polled inside the ring: wake() and the helper pool write it
+  int wake_fd_ = -1;   // polled inside the ring: wake() writes it
   mutable bool event_fd_watched_ = false;
   bool woken_ = false;    // the wake poll fired since reap() last looked
   bool closing_ = false;  // being destroyed: the wake poll is not re-armed
 
-  std::size_t ring_requests_ = 0;    // Requests the kernel holds
-  std::size_t helper_requests_ = 0;  // Requests the helper pool holds
-
-  std::unique_ptr<Backend> helper_;
-  bool helper_unflushed_ = false;
-  // Requests re-run on the helper after an EINVAL: the file remembers the op only
-  // if the helper then succeeds (an EINVAL it repeats was a real one).
-  std::vector<Request*> probation_;
+  std::size_t ring_requests_ = 0;  // Requests the kernel holds
   RequestQueue early_;  // finished outside reap(); the next reap delivers them
 
   unsigned fixed_file_slots_ = 0;
@@ -114,7 +116,6 @@ class UringBackend final : public Backend {
   bool buffers_registered_ = false;
 
   std::uint64_t enters_ = 0;
-  std::uint64_t fallbacks_ = 0;
 };
 
 }  // namespace ringfile::detail

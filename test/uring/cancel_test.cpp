@@ -22,16 +22,16 @@ using detail::UringRung;
 
 Request* pipe_read(Driver& d, const Pipe& p, char* c) {
   Request* r = d.make(Op::Read);
-  r->fd = p.read_end();
-  r->buf = c;
-  r->len = 1;
-  r->offset = -1;
+  r->args.fd = p.read_end();
+  r->args.buf = c;
+  r->args.len = 1;
+  r->args.offset = -1;
   return r;
 }
 
 void cancel(Driver& d, Request* r) {
-  r->cancelled = true;  // as the core does before it asks the backend
-  d.backend().cancel(r);
+  r->cancelled = true;  // as the core does before it asks the executor
+  d.router().cancel(r);
 }
 
 class UringCancel : public ::testing::TestWithParam<UringRung> {};
@@ -58,10 +58,10 @@ TEST_P(UringCancel, CancelAfterCompletionKeepsTheResult) {
   int fd = make_file(dir.file("f"), 4096);
   char buf[4096];
   Request* r = d.make(Op::Read);
-  r->fd = fd;
-  r->buf = buf;
-  r->len = sizeof buf;
-  r->offset = 0;
+  r->args.fd = fd;
+  r->args.buf = buf;
+  r->args.len = sizeof buf;
+  r->args.offset = 0;
   d.submit(r);
   d.pump();  // a cached read finishes during submission
   cancel(d, r);
@@ -113,15 +113,15 @@ TEST(UringCancelHelper, BlockedHelperWorkIsInterrupted) {
   Pipe p;
   Request* r = d.make(Op::Call);
   const int fd = p.read_end();
-  r->work = [fd] {
+  r->set_work([fd] {
     char c;
     ssize_t n = ::read(fd, &c, 1);
     return n < 0 ? std::int64_t{-errno} : std::int64_t{n};
-  };
+  });
   d.submit(r);
   d.step(std::chrono::milliseconds(50));
   ASSERT_FALSE(d.is_done(r));
-  ASSERT_TRUE(r->on_helper);
+  ASSERT_EQ(r->route, detail::Route::Pool);
   cancel(d, r);
   EXPECT_EQ(d.wait_for(r), -ECANCELED);
 }
@@ -142,11 +142,11 @@ TEST(UringDestroy, LeftoverRequestsAreCancelledAndDrained) {
     for (std::size_t i = 0; i < sink.size(); ++i) {
       pipes.push_back(std::make_unique<Pipe>());
       Request* r = pool.acquire();
-      r->op = Op::Read;
-      r->fd = pipes.back()->read_end();
-      r->buf = &sink[i];
-      r->len = 1;
-      r->offset = -1;
+      r->args.op = Op::Read;
+      r->args.fd = pipes.back()->read_end();
+      r->args.buf = &sink[i];
+      r->args.len = 1;
+      r->args.offset = -1;
       b->start(r);
     }
     b->flush();

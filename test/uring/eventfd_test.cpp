@@ -80,10 +80,10 @@ TEST_P(UringEventFd, EpollWaitThenNonBlockingReapDelivers) {
     // later, as task work (deferred until this thread enters, on DEFER_TASKRUN).
     char c = 0;
     Request* r = d.make(Op::Read);
-    r->fd = pipe.read_end();
-    r->buf = &c;
-    r->len = 1;
-    r->offset = -1;
+    r->args.fd = pipe.read_end();
+    r->args.buf = &c;
+    r->args.len = 1;
+    r->args.offset = -1;
     b.start(r);
     b.flush();
     RequestQueue none;
@@ -126,10 +126,10 @@ TEST_P(UringEventFd, OneReapDeliversManyDeferredCompletions) {
   for (std::size_t i = 0; i < kReads; ++i) {
     pipes.push_back(std::make_unique<Pipe>());
     Request* r = d.make(Op::Read);
-    r->fd = pipes.back()->read_end();
-    r->buf = &sink[i];
-    r->len = 1;
-    r->offset = -1;
+    r->args.fd = pipes.back()->read_end();
+    r->args.buf = &sink[i];
+    r->args.len = 1;
+    r->args.offset = -1;
     b.start(r);
   }
   b.flush();
@@ -240,10 +240,10 @@ TEST(UringWake, ReapTimeoutExpiresWithNothingDone) {
   Pipe pipe;
   char c;
   Request* r = d.make(Op::Read);
-  r->fd = pipe.read_end();
-  r->buf = &c;
-  r->len = 1;
-  r->offset = -1;
+  r->args.fd = pipe.read_end();
+  r->args.buf = &c;
+  r->args.len = 1;
+  r->args.offset = -1;
   d.submit(r);
   d.pump();
   const auto t0 = Clock::now();
@@ -263,10 +263,10 @@ TEST(UringWake, HelperCompletionUnblocksReap) {
   SKIP_WITHOUT_IO_URING();
   Driver d;
   Request* r = d.make(Op::Call);
-  r->work = [] {
+  r->set_work([] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return std::int64_t{42};
-  };
+  });
   d.submit(r);
   const auto t0 = Clock::now();
   while (!d.is_done(r) && Clock::now() - t0 < std::chrono::seconds(5)) d.step(std::chrono::nanoseconds(-1));

@@ -25,7 +25,7 @@ constexpr unsigned bit(Op op) { return 1u << static_cast<unsigned>(op); }
 
 std::uint64_t fallbacks(Driver& d) {
   EngineStats stats;
-  d.backend().add_stats(stats);
+  d.router().add_stats(stats);
   return stats.fallback_ops;
 }
 
@@ -38,10 +38,10 @@ off_t size_of(int fd) {
 std::int64_t fallocate(Driver& d, FileState& file, std::int64_t len) {
   Request* r = d.make(Op::Fallocate);
   r->file = &file;
-  r->fd = file.fd;
-  r->mode = 0;
-  r->offset = 0;
-  r->len2 = len;
+  r->args.fd = file.fd;
+  r->args.mode = 0;
+  r->args.offset = 0;
+  r->args.length = len;
   d.submit(r);
   std::int64_t res = d.wait_for(r);
   d.release(r);
@@ -72,7 +72,7 @@ TEST_F(UringFallback, EopnotsuppIsServedByTheHelperAndRemembered) {
     EXPECT_EQ(fallocate(d(), file_, 1 << 20), 0);
     EXPECT_EQ(size_of(file_.fd), 1 << 20);
     EXPECT_EQ(fallbacks(d()), 1u);
-    EXPECT_TRUE(file_.helper_ops & bit(Op::Fallocate));
+    EXPECT_TRUE(file_.refused_ops & bit(Op::Fallocate));
 
     // Not asked of the ring again: one more seam call (the helper's), not two.
     const auto before = detail::sys::calls(Call::fallocate);
@@ -92,10 +92,10 @@ TEST_F(UringFallback, EopnotsuppReadGetsTheRightBytesFromTheHelper) {
   char buf[4096] = {};
   Request* r = d().make(Op::Read);
   r->file = &file_;
-  r->fd = file_.fd;
-  r->buf = buf;
-  r->len = sizeof buf;
-  r->offset = 4096;
+  r->args.fd = file_.fd;
+  r->args.buf = buf;
+  r->args.len = sizeof buf;
+  r->args.offset = 4096;
   d().submit(r);
   EXPECT_EQ(d().wait_for(r), 4096);
   for (std::size_t i = 0; i < sizeof buf; ++i) ASSERT_EQ(buf[i], pattern_at(4096 + i)) << i;
@@ -106,22 +106,22 @@ TEST_F(UringFallback, EinvalFromAMetadataOpIsRetriedAndRememberedWhenTheHelperSu
   ScopedFault refuse(Call::statx, -EINVAL);
   Request* r = d().make(Op::Statx);
   r->file = &file_;
-  r->path = dir_.file("f");
-  r->flags = 0;
-  r->mode = STATX_SIZE | STATX_TYPE;
+  r->set_paths(dir_.file("f"));
+  r->args.flags = 0;
+  r->args.mode = STATX_SIZE | STATX_TYPE;
   d().submit(r);
   EXPECT_EQ(d().wait_for(r), 0);
-  EXPECT_EQ(r->stx.stx_size, 8192u);
-  EXPECT_TRUE(S_ISREG(r->stx.stx_mode));
+  EXPECT_EQ(r->args.statx_out->stx_size, 8192u);
+  EXPECT_TRUE(S_ISREG(r->args.statx_out->stx_mode));
   EXPECT_EQ(fallbacks(d()), 1u);
-  EXPECT_TRUE(file_.helper_ops & bit(Op::Statx));
+  EXPECT_TRUE(file_.refused_ops & bit(Op::Statx));
 }
 
 TEST_F(UringFallback, EinvalTheHelperRepeatsIsRealAndNotRemembered) {
   ScopedFault refuse(Call::fallocate, -EINVAL, 2);  // the ring's, then the helper's
   EXPECT_EQ(fallocate(d(), file_, 1 << 20), -EINVAL);
   EXPECT_EQ(fallbacks(d()), 1u);
-  EXPECT_FALSE(file_.helper_ops & bit(Op::Fallocate));
+  EXPECT_FALSE(file_.refused_ops & bit(Op::Fallocate));
 }
 
 // EINVAL from a transfer is usually real (misaligned O_DIRECT): returned as is.
@@ -135,8 +135,8 @@ TEST_F(UringFallback, EinvalFromATransferIsNotRetried) {
 TEST_F(UringFallback, OpenWithoutAFileFallsBackToo) {
   ScopedFault refuse(Call::open, -EOPNOTSUPP);
   Request* r = d().make(Op::Open);
-  r->path = dir_.file("f");
-  r->flags = O_RDONLY;
+  r->args = detail::OpArgs::open(O_RDONLY, 0);
+  r->set_paths(dir_.file("f"));
   d().submit(r);
   const std::int64_t fd = d().wait_for(r);
   ASSERT_GE(fd, 0);
@@ -148,8 +148,8 @@ TEST_F(UringFallback, OpenWithoutAFileFallsBackToo) {
 TEST_F(UringFallback, OpsWithoutAnOpcodeRunOnTheHelper) {
   Request* r = d().make(Op::Ftruncate);
   r->file = &file_;
-  r->fd = file_.fd;
-  r->len2 = 12345;
+  r->args.fd = file_.fd;
+  r->args.length = 12345;
   d().submit(r);
   EXPECT_EQ(d().wait_for(r), 0);
   EXPECT_EQ(size_of(file_.fd), 12345);
@@ -157,21 +157,21 @@ TEST_F(UringFallback, OpsWithoutAnOpcodeRunOnTheHelper) {
 
   // Op::Call is pool work by design, not a fallback.
   Request* c = d().make(Op::Call);
-  c->work = [] { return std::int64_t{7}; };
+  c->set_work([] { return std::int64_t{7}; });
   d().submit(c);
   EXPECT_EQ(d().wait_for(c), 7);
   EXPECT_EQ(fallbacks(d()), 1u);
 }
 
 TEST_F(UringFallback, FileThatRefusedAnOpSendsItToTheHelper) {
-  file_.helper_ops |= bit(Op::Read);
+  file_.refused_ops |= bit(Op::Read);
   char buf[100];
   Request* r = d().make(Op::Read);
   r->file = &file_;
-  r->fd = file_.fd;
-  r->buf = buf;
-  r->len = sizeof buf;
-  r->offset = 50;
+  r->args.fd = file_.fd;
+  r->args.buf = buf;
+  r->args.len = sizeof buf;
+  r->args.offset = 50;
   d().submit(r);
   EXPECT_EQ(d().wait_for(r), 100);
   for (std::size_t i = 0; i < sizeof buf; ++i) ASSERT_EQ(buf[i], pattern_at(50 + i));
@@ -182,10 +182,9 @@ TEST_F(UringFallback, FileThatRefusedAnOpSendsItToTheHelper) {
 TEST_F(UringFallback, PathOpsThroughTheRing) {
   auto run = [&](Op op, const std::string& path, const std::string& path2, int flags, int mode) {
     Request* r = d().make(op);
-    r->path = path;
-    r->path2 = path2;
-    r->flags = flags;
-    r->mode = mode;
+    r->set_paths(path, path2);
+    r->args.flags = flags;
+    r->args.mode = mode;
     d().submit(r);
     std::int64_t res = d().wait_for(r);
     d().release(r);
@@ -216,20 +215,19 @@ TEST_F(UringFallback, PathOpsThroughTheRing) {
   EXPECT_EQ(run(Op::Unlink, dir_.file("nothing"), "", 0, 0), -ENOENT);
 
   Request* r = d().make(Op::Statx);
-  r->path = dir_.file("sym");
-  r->flags = AT_SYMLINK_NOFOLLOW;
-  r->mode = STATX_TYPE;
+  r->set_paths(dir_.file("sym"));
+  r->args.flags = AT_SYMLINK_NOFOLLOW;
+  r->args.mode = STATX_TYPE;
   d().submit(r);
   EXPECT_EQ(d().wait_for(r), 0);
-  EXPECT_TRUE(S_ISLNK(r->stx.stx_mode));
+  EXPECT_TRUE(S_ISLNK(r->args.statx_out->stx_mode));
   EXPECT_EQ(fallbacks(d()), 0u);
 }
 
 TEST_F(UringFallback, DescriptorOpsThroughTheRing) {
   Request* open = d().make(Op::Open);
-  open->path = dir_.file("new");
-  open->flags = O_CREAT | O_RDWR;
-  open->mode = 0600;
+  open->args = detail::OpArgs::open(O_CREAT | O_RDWR, 0600);
+  open->set_paths(dir_.file("new"));
   d().submit(open);
   const auto fd = static_cast<int>(d().wait_for(open));
   ASSERT_GE(fd, 0);
@@ -239,16 +237,16 @@ TEST_F(UringFallback, DescriptorOpsThroughTheRing) {
   char b[] = "world";
   iovec out[2] = {{a, 6}, {b, 5}};
   Request* wv = d().make(Op::Writev);
-  wv->fd = fd;
-  wv->iov = out;
-  wv->iovcnt = 2;
-  wv->offset = 0;
+  wv->args.fd = fd;
+  wv->args.iov = out;
+  wv->args.iovcnt = 2;
+  wv->args.offset = 0;
   d().submit(wv);
   EXPECT_EQ(d().wait_for(wv), 11);
 
   for (Op op : {Op::Fsync, Op::Fdatasync}) {
     Request* s = d().make(op);
-    s->fd = fd;
+    s->args.fd = fd;
     d().submit(s);
     EXPECT_EQ(d().wait_for(s), 0) << detail::to_string(op);
   }
@@ -256,24 +254,24 @@ TEST_F(UringFallback, DescriptorOpsThroughTheRing) {
   char x[5] = {}, y[6] = {};
   iovec in[2] = {{x, 5}, {y, 6}};
   Request* rv = d().make(Op::Readv);
-  rv->fd = fd;
-  rv->iov = in;
-  rv->iovcnt = 2;
-  rv->offset = 0;
+  rv->args.fd = fd;
+  rv->args.iov = in;
+  rv->args.iovcnt = 2;
+  rv->args.offset = 0;
   d().submit(rv);
   EXPECT_EQ(d().wait_for(rv), 11);
   EXPECT_EQ(std::string(x, 5) + std::string(y, 6), "hello world");
 
   Request* st = d().make(Op::Statx);
-  st->dirfd = fd;
-  st->flags = AT_EMPTY_PATH;
-  st->mode = STATX_SIZE;
+  st->args.fd = fd;
+  st->args.flags = AT_EMPTY_PATH;
+  st->args.mode = STATX_SIZE;
   d().submit(st);
   EXPECT_EQ(d().wait_for(st), 0);
-  EXPECT_EQ(st->stx.stx_size, 11u);
+  EXPECT_EQ(st->args.statx_out->stx_size, 11u);
 
   Request* close = d().make(Op::Close);
-  close->fd = fd;
+  close->args.fd = fd;
   d().submit(close);
   EXPECT_EQ(d().wait_for(close), 0);
   EXPECT_EQ(::fcntl(fd, F_GETFD), -1);

@@ -23,22 +23,22 @@ using detail::Request;
 
 Request* transfer(Driver& d, Op op, int fd, void* buf, std::size_t len, std::int64_t off) {
   Request* r = d.make(op);
-  r->fd = fd;
-  r->buf = buf;
-  r->len = len;
-  r->offset = off;
+  r->args.fd = fd;
+  r->args.buf = buf;
+  r->args.len = len;
+  r->args.offset = off;
   return r;
 }
 
 void link(Request* head, Request* tail) {
   head->link_next = tail;
   tail->link_tail = true;
-  if (head->op == Op::Write || head->op == Op::Read) tail->link_res_expected = head->len;
+  if (head->args.op == Op::Write || head->args.op == Op::Read) tail->link_res_expected = head->args.len;
 }
 
 std::uint64_t fallbacks(Driver& d) {
   EngineStats stats;
-  d.backend().add_stats(stats);
+  d.router().add_stats(stats);
   return stats.fallback_ops;
 }
 
@@ -50,7 +50,7 @@ TEST(UringLink, WriteThenFsync) {
   std::string data(4096, 'w');
   Request* w = transfer(d, Op::Write, fd, data.data(), data.size(), 4096);
   Request* s = d.make(Op::Fsync);
-  s->fd = fd;
+  s->args.fd = fd;
   link(w, s);
   d.submit(w);
   EXPECT_EQ(d.wait_for(s), 0);
@@ -138,8 +138,8 @@ TEST(UringLink, ChainWithAnOpTheRingCantDoRunsOnTheHelperInOrder) {
   std::string data(4096, 'w');
   Request* w = transfer(d, Op::Write, fd, data.data(), data.size(), 0);
   Request* t = d.make(Op::Ftruncate);  // no opcode in liburing 2.3
-  t->fd = fd;
-  t->len2 = 100;
+  t->args.fd = fd;
+  t->args.length = 100;
   link(w, t);
   d.submit(w);
   EXPECT_EQ(d.wait_for(w), 4096);
@@ -156,14 +156,14 @@ TEST(UringLink, FileThatRefusedAMemberSendsTheWholeChainToTheHelper) {
   TempDir dir;
   FileState file;
   file.fd = make_file(dir.file("f"), 8192);
-  file.helper_ops |= 1u << static_cast<unsigned>(Op::Fsync);
+  file.refused_ops |= 1u << static_cast<unsigned>(Op::Fsync);
   Driver d;
   std::string data(512, 'z');
   Request* w = transfer(d, Op::Write, file.fd, data.data(), data.size(), 0);
   w->file = &file;
   Request* s = d.make(Op::Fsync);
   s->file = &file;
-  s->fd = file.fd;
+  s->args.fd = file.fd;
   link(w, s);
   d.submit(w);
   EXPECT_EQ(d.wait_for(w), 512);

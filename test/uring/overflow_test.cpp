@@ -44,10 +44,10 @@ TEST(UringOverflow, ManyMoreOpsThanCqEntriesAllComplete) {
   std::vector<Request*> reqs;
   for (std::size_t i = 0; i < kOps; ++i) {
     Request* r = d.make(Op::Read);
-    r->fd = fd;
-    r->buf = bufs.data() + i * kLen;
-    r->len = kLen;
-    r->offset = static_cast<std::int64_t>((i * 4096 + i) % (kSize - kLen));
+    r->args.fd = fd;
+    r->args.buf = bufs.data() + i * kLen;
+    r->args.len = kLen;
+    r->args.offset = static_cast<std::int64_t>((i * 4096 + i) % (kSize - kLen));
     d.submit(r);
     reqs.push_back(r);
   }
@@ -55,11 +55,11 @@ TEST(UringOverflow, ManyMoreOpsThanCqEntriesAllComplete) {
   for (std::size_t i = 0; i < kOps; ++i) {
     ASSERT_TRUE(d.is_done(reqs[i]));
     ASSERT_EQ(reqs[i]->res, static_cast<std::int64_t>(kLen)) << "op " << i;
-    auto off = static_cast<std::size_t>(reqs[i]->offset);
+    auto off = static_cast<std::size_t>(reqs[i]->args.offset);
     for (std::size_t j = 0; j < kLen; j += 97) ASSERT_EQ(bufs[i * kLen + j], pattern_at(off + j));
   }
   EngineStats stats;
-  d.backend().add_stats(stats);
+  d.router().add_stats(stats);
   // Batched: far fewer kernel entries than ops.
   EXPECT_LT(stats.kernel_enters, kOps);
   ::close(fd);
@@ -82,10 +82,10 @@ TEST(UringOverflow, StartSubmitsWhenTheSqIsFull) {
     pipes.push_back(p[0]);
     pipes.push_back(p[1]);
     Request* r = d.make(Op::Read);
-    r->fd = p[0];
-    r->buf = sink;
-    r->len = 1;
-    r->offset = -1;
+    r->args.fd = p[0];
+    r->args.buf = sink;
+    r->args.len = 1;
+    r->args.offset = -1;
     d.submit(r);
     reqs.push_back(r);
   }

@@ -27,11 +27,11 @@ using detail::sys::Call;
 
 std::int64_t run_fixed(Driver& d, Op op, int fd, void* buf, std::size_t len, std::int64_t off, unsigned index) {
   Request* r = d.make(op);
-  r->fd = fd;
-  r->buf = buf;
-  r->len = len;
-  r->offset = off;
-  r->buf_index = index;
+  r->args.fd = fd;
+  r->args.buf = buf;
+  r->args.len = len;
+  r->args.offset = off;
+  r->args.buf_index = index;
   d.submit(r);
   std::int64_t res = d.wait_for(r);
   d.release(r);
@@ -41,10 +41,10 @@ std::int64_t run_fixed(Driver& d, Op op, int fd, void* buf, std::size_t len, std
 std::int64_t read_via(Driver& d, FileState& file, void* buf, std::size_t len, std::int64_t off) {
   Request* r = d.make(Op::Read);
   r->file = &file;
-  r->fd = file.fd;
-  r->buf = buf;
-  r->len = len;
-  r->offset = off;
+  r->args.fd = file.fd;
+  r->args.buf = buf;
+  r->args.len = len;
+  r->args.offset = off;
   d.submit(r);
   std::int64_t res = d.wait_for(r);
   d.release(r);
@@ -172,7 +172,7 @@ TEST(UringFixedFiles, OpenedFilesTakeSlotsAndOpsUseThem) {
   FileState files[3];
   for (int i = 0; i < 3; ++i) {
     files[i].fd = make_file(dir.file("f" + std::to_string(i)), 8192);
-    b.file_opened(files[i]);
+    d.router().file_opened(files[i]);
   }
   EXPECT_EQ(files[0].fixed_slot, 0);
   EXPECT_EQ(files[1].fixed_slot, 1);
@@ -193,15 +193,15 @@ TEST(UringFixedFiles, OpenedFilesTakeSlotsAndOpsUseThem) {
   EXPECT_TRUE(matches_pattern(buf, sizeof buf, 0));
 
   // Closing frees the slot for the next file.
-  b.file_closing(files[0]);
+  d.router().file_closing(files[0]);
   EXPECT_EQ(files[0].fixed_slot, -1);
   files[0].fd = spare;
-  b.file_closing(files[2]);  // never had a slot: nothing to do
-  b.file_opened(files[2]);
+  d.router().file_closing(files[2]);  // never had a slot: nothing to do
+  d.router().file_opened(files[2]);
   EXPECT_EQ(files[2].fixed_slot, 0);
   EXPECT_EQ(read_via(d, files[2], buf, sizeof buf, 0), 4096);
   for (auto& f : files) {
-    b.file_closing(f);
+    d.router().file_closing(f);
     ::close(f.fd);
   }
 }
@@ -223,7 +223,7 @@ TEST(UringFixedFiles, RefusedTableMeansPlainDescriptors) {
   ASSERT_TRUE(d.backend().fixed_files());
   {
     ScopedFault refuse(Call::uring_register, -EBADF);
-    d.backend().file_opened(f);
+    d.router().file_opened(f);
   }
   EXPECT_EQ(f.fixed_slot, -1);
   char buf[4096];

@@ -55,7 +55,7 @@ TEST_P(SetupLadder, ForcedRungTakesEffectAndRoundTrips) {
   for (std::size_t i = 0; i < sizeof out; ++i) out[i] = static_cast<char>(i * 31);
   EXPECT_EQ(d.write(fd, out, sizeof out, 4096), 4096);
   Request* sync = d.make(Op::Fsync);
-  sync->fd = fd;
+  sync->args.fd = fd;
   d.submit(sync);
   EXPECT_EQ(d.wait_for(sync), 0);
   char in[4096] = {};
@@ -170,10 +170,10 @@ TEST(UringSetup, SqpollOptionRoundTrips) {
   std::vector<Request*> reqs;
   for (std::size_t i = 0; i < 64; ++i) {
     Request* r = d.make(Op::Read);
-    r->fd = fd;
-    r->buf = bufs.data() + i * 512;
-    r->len = 512;
-    r->offset = static_cast<std::int64_t>(i * 1024);
+    r->args.fd = fd;
+    r->args.buf = bufs.data() + i * 512;
+    r->args.len = 512;
+    r->args.offset = static_cast<std::int64_t>(i * 1024);
     d.submit(r);
     reqs.push_back(r);
   }

@@ -1,8 +1,9 @@
 #pragma once
 
-// Drives the io_uring backend directly through the Backend interface: the small
-// part of the engine core these tests need (a request pool, a user-space queue
-// that respects capacity(), and a reap loop).
+// Drives the io_uring executor through the core's Router (which adds the pool
+// beside the ring, refusals and fixed slots): the small part of the engine core
+// these tests need (a request pool, a user-space queue that respects capacity(),
+// and a reap loop).
 
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include <unordered_set>
 
 #include "request.hpp"
+#include "router.hpp"
 #include "test_support.hpp"
 #include "sys.hpp"
 #include "uring/probe.hpp"
@@ -76,8 +78,10 @@ class Driver {
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
 
-  detail::UringBackend& backend() { return *backend_; }
+  detail::UringBackend& backend() { return *uring_; }
+  detail::Router& router() { return *router_; }
 
+  // A request for `op`; path ops start from AT_FDCWD, statx has its buffer.
   detail::Request* make(detail::Op op);
   void release(detail::Request* r) {
     done_.erase(r);
@@ -102,7 +106,8 @@ class Driver {
   std::int64_t write(int fd, const void* buf, std::size_t len, std::int64_t off);
 
  private:
-  std::unique_ptr<detail::UringBackend> backend_;
+  detail::UringBackend* uring_ = nullptr;
+  std::unique_ptr<detail::Router> router_;
   detail::RequestPool pool_;
   detail::RequestQueue queued_;
   std::size_t in_flight_ = 0;

@@ -1,0 +1,66 @@
+#include "completion.hpp"
+
+#include "engine_core.hpp"
+#include "file_access.hpp"
+
+namespace ringfile::detail {
+
+FileStat to_file_stat(const struct statx& s) noexcept {
+  FileStat out;
+  out.size = s.stx_size;
+  out.mode = s.stx_mode;
+  out.nlink = s.stx_nlink;
+  out.uid = s.stx_uid;
+  out.gid = s.stx_gid;
+  out.inode = s.stx_ino;
+  out.block_size = s.stx_blksize;
+  out.blocks = s.stx_blocks;
+  out.atime = {static_cast<time_t>(s.stx_atime.tv_sec), static_cast<long>(s.stx_atime.tv_nsec)};
+  out.mtime = {static_cast<time_t>(s.stx_mtime.tv_sec), static_cast<long>(s.stx_mtime.tv_nsec)};
+  out.ctime = {static_cast<time_t>(s.stx_ctime.tv_sec), static_cast<long>(s.stx_ctime.tv_nsec)};
+#ifdef STATX_DIOALIGN
+  if (s.stx_mask & STATX_DIOALIGN) {
+    out.dio_mem_align = s.stx_dio_mem_align;
+    out.dio_offset_align = s.stx_dio_offset_align;
+  }
+#endif
+  return out;
+}
+
+Completion io_completion(IoCallback callback) {
+  if (!callback) return {};
+  return [cb = std::move(callback)](std::int64_t res) mutable {
+    if (res < 0) cb(error_of(res));
+    else cb(static_cast<std::size_t>(res));
+  };
+}
+
+Completion done_completion(DoneCallback callback) {
+  if (!callback) return {};
+  return [cb = std::move(callback)](std::int64_t res) mutable {
+    if (res < 0) cb(error_of(res));
+    else cb(Result<void>{});
+  };
+}
+
+Completion stat_completion(StatCallback callback, Request& request) {
+  request.statx_buffer();
+  if (!callback) return {};
+  return [cb = std::move(callback), r = &request](std::int64_t res) mutable {
+    if (res < 0) cb(error_of(res));
+    else cb(to_file_stat(*r->args.statx_out));
+  };
+}
+
+Completion open_completion(EngineCore& core, OpenCallback callback, int open_flags) {
+  return [cb = std::move(callback), core = &core, open_flags](std::int64_t res) mutable {
+    if (res < 0) {
+      if (cb) cb(error_of(res));
+      return;
+    }
+    File opened = FileAccess::make(core->new_file(static_cast<int>(res), open_flags));
+    if (cb) cb(std::move(opened));
+  };
+}
+
+}  // namespace ringfile::detail

@@ -1,0 +1,13 @@
+#pragma once
+
+#include "engine_core.hpp"
+#include "ringfile/engine.hpp"
+
+namespace ringfile::detail {
+
+// The library's own way from the public Engine handle to its core.
+struct EngineAccess {
+  static EngineCore& core(Engine& engine) noexcept { return *engine.core_; }
+};
+
+}  // namespace ringfile::detail

@@ -1,0 +1,401 @@
+#include "engine_core.hpp"
+
+#include <fcntl.h>
+
+namespace ringfile::detail {
+
+namespace {
+
+// EINTR and EAGAIN are retried; a descriptor that keeps saying EAGAIN (O_NONBLOCK
+// on a pipe, say) gets it reported rather than spun on forever.
+constexpr std::uint8_t kMaxRetries = 32;
+
+bool is_buffered_read(const Request& r) noexcept {
+  const Op op = r.args.op;
+  const bool read = op == Op::Read || op == Op::Readv || op == Op::ReadFixed;
+  return read && r.file && !(r.file->open_flags & O_DIRECT);
+}
+
+std::size_t read_length(const OpArgs& a) noexcept {
+  if (a.op != Op::Readv) return a.len;
+  std::size_t total = 0;
+  for (int i = 0; i < a.iovcnt; ++i) total += a.iov[i].iov_len;
+  return total;
+}
+
+}  // namespace
+
+EngineCore::EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& options,
+                       std::string fallback_reason)
+    : router_(std::move(backend)),
+      options_(options),
+      fallback_reason_(std::move(fallback_reason)),
+      owner_(std::this_thread::get_id()),
+      fast_path_any_depth_(router_.primary().kind() == ringfile::Backend::ThreadPool) {}
+
+EngineCore::~EngineCore() { shutdown(); }
+
+OpHandle EngineCore::accept(Request* request) {
+  ++stats_.submitted;
+  ++pending_;
+  return handle_of(request);
+}
+
+// Completes a request, and the chain behind it, at the next poll without running it.
+void EngineCore::finish_now(Request* head, std::int64_t res) {
+  for (Request* r = head; r; r = r->link_next) {
+    r->res = res;
+    r->where = Where::Ready;
+    ready_.push_back(r);
+  }
+}
+
+OpHandle EngineCore::submit(Request* request) {
+  OpHandle handle = accept(request);
+  if (shutting_down_ && request->args.op != Op::Close) {
+    finish_now(request, -ECANCELED);
+  } else {
+    enqueue(request);
+  }
+  return handle;
+}
+
+OpHandle EngineCore::submit_file_op(FileState* file, Request* request) {
+  if (file->fd < 0 || file->closing) return fail(request, EBADF);
+  request->file = file;
+  request->args.fd = file->fd;
+  ++file->in_flight;
+  return submit(request);
+}
+
+OpHandle EngineCore::submit_chain(FileState* file, Request* head) {
+  for (Request* r = head; r; r = r->link_next) {
+    accept(r);
+    r->file = file;
+    r->args.fd = file->fd;
+    ++file->in_flight;
+    r->link_tail = r != head && !r->link_next;
+  }
+  if (shutting_down_) finish_now(head, -ECANCELED);
+  else enqueue(head);
+  return handle_of(head);
+}
+
+OpHandle EngineCore::complete_now(Request* request, std::int64_t res) {
+  OpHandle handle = accept(request);
+  request->link_next = nullptr;
+  finish_now(request, res);
+  return handle;
+}
+
+// Routes one request (or chain): the fast path, else an executor or the queue.
+void EngineCore::enqueue(Request* request) {
+  request->offload = false;
+  if (is_buffered_read(*request)) {
+    request->offload = options_.offload_cold_reads &&
+                       request->file->residency.should_offload(request->args.fd, request->args.offset,
+                                                               read_length(request->args));
+    if (request->offload) {
+      ++stats_.cold_reads;
+    } else if (request->args.op == Op::Read && !request->link_next && try_fast_path(request)) {
+      return;
+    }
+  }
+  if (shutting_down_ && request->args.op == Op::Close) {
+    // The executors are being drained: close at once rather than leak the descriptor.
+    finish_now(request, sys::close(request->args.fd));
+    return;
+  }
+  std::size_t length = 0;
+  for (Request* r = request; r; r = r->link_next) ++length;
+  if (queued_.empty() && in_backend_ + length <= router_.capacity()) {
+    start_in_backend(request);
+  } else {
+    request->where = Where::Queued;
+    queued_.push_back(request);
+  }
+}
+
+void EngineCore::start_in_backend(Request* head) {
+  for (Request* r = head; r; r = r->link_next) {
+    r->where = Where::Backend;
+    r->live_prev = nullptr;
+    r->live_next = live_;
+    if (live_) live_->live_prev = r;
+    live_ = r;
+    ++in_backend_;
+  }
+  router_.start(head);
+}
+
+void EngineCore::fill_backend() {
+  while (Request* head = queued_.front()) {
+    std::size_t length = 0;
+    for (Request* r = head; r; r = r->link_next) ++length;
+    if (in_backend_ + length > router_.capacity()) return;
+    start_in_backend(queued_.pop_front());
+  }
+}
+
+// Moves a transfer's window past `moved` bytes already done.
+void EngineCore::skip_moved(Request* r, std::size_t moved) {
+  r->done += moved;
+  r->args.buf = static_cast<char*>(r->args.buf) + moved;
+  r->args.len -= moved;
+  if (r->args.offset >= 0) r->args.offset += static_cast<std::int64_t>(moved);
+}
+
+bool EngineCore::try_fast_path(Request* request) {
+  FileState* file = request->file;
+  if (!options_.cached_read_fast_path || request->continuing || file->nowait_unsupported) return false;
+  // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
+  // once several ops are outstanding; a pool hand-off never does.
+  if (!fast_path_any_depth_ && pending_ > options_.fast_path_max_in_flight) return false;
+  const OpArgs& a = request->args;
+  const std::int64_t n = sys::pread_nowait(a.fd, a.buf, a.len, a.offset);
+  if (n < 0) {
+    if (n == -EAGAIN && options_.offload_cold_reads && file->residency.saw_uncached()) {
+      request->offload = true;
+      ++stats_.cold_reads;
+    }
+    if (n == -EOPNOTSUPP) file->nowait_unsupported = true;
+    return false;  // not cached, or an error the real read will report
+  }
+  ++stats_.fast_path_reads;
+  const auto got = static_cast<std::size_t>(n);
+  if (got == a.len || got == 0) {
+    finish_now(request, n);
+    return true;
+  }
+  // Part of the range was cached: the engine reads the rest.
+  skip_moved(request, got);
+  request->continuing = true;
+  return false;
+}
+
+std::error_code EngineCore::foreign_thread() const {
+  assert(!"ringfile::Engine used from a thread that does not own it");
+  return errno_code(EPERM);
+}
+
+Result<void> EngineCore::flush() {
+  if (!on_owner_thread()) return foreign_thread();
+  fill_backend();
+  router_.flush();
+  return {};
+}
+
+bool EngineCore::resubmit_if_needed(Request* r) {
+  // A chain member cannot be rerun alone: its partner already ran or was cancelled.
+  if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_ || r->link_next || r->link_tail) return false;
+  // close() releases the descriptor even when it fails: a retry could close a
+  // number another open has been given meanwhile.
+  if ((r->res == -EINTR || r->res == -EAGAIN) && r->retries < kMaxRetries && r->args.op != Op::Close) {
+    ++r->retries;
+    ++stats_.retries;
+    enqueue(r);
+    return true;
+  }
+  if (r->exact && is_transfer(r->args.op) && r->res > 0 && static_cast<std::size_t>(r->res) < r->args.len) {
+    skip_moved(r, static_cast<std::size_t>(r->res));
+    r->retries = 0;
+    enqueue(r);
+    return true;
+  }
+  return false;
+}
+
+// The core's rules for a result, in one place: cancel, continuation, chains.
+std::int64_t EngineCore::final_result(Request& r) const noexcept {
+  std::int64_t res = cancel_rule(r, r.res);
+  if (r.done > 0 && is_transfer(r.args.op)) {
+    if (res >= 0) res += static_cast<std::int64_t>(r.done);
+    else if (!r.exact) res = static_cast<std::int64_t>(r.done);  // like pread: a partial count beats the error
+  }
+  if (r.link_next) {
+    // The head's result travels to the tail, which reports for the whole chain.
+    r.link_next->link_res = res;
+  } else if (r.link_tail) {
+    const std::int64_t head = r.link_res;
+    const bool head_short = head >= 0 && r.link_res_expected > 0 &&
+                            static_cast<std::size_t>(head) < r.link_res_expected;
+    // A failed or short head means the tail did not (or must be taken not to) run:
+    // report the head's error or its count.
+    if (head < 0 || head_short || res >= 0) res = head;
+  }
+  return res;
+}
+
+void EngineCore::complete(Request* r) {
+  const std::int64_t res = final_result(*r);
+  --pending_;
+  ++stats_.completed;
+  if (FileState* file = r->file) {
+    if (r->args.op != Op::Close) {
+      file_op_finished(file);
+    } else {
+      file->fd = -1;
+      if (!file->has_handle) free_file(file);
+    }
+  }
+  // Back to the pool after the completion ran, also when it throws.
+  struct Release {
+    RequestPool& pool;
+    Request* r;
+    ~Release() { pool.release(r); }
+  } release{pool_, r};
+  if (r->completion) r->completion(res);
+}
+
+void EngineCore::leave_backend(Request* r) noexcept {
+  (r->live_prev ? r->live_prev->live_next : live_) = r->live_next;
+  if (r->live_next) r->live_next->live_prev = r->live_prev;
+  r->live_prev = r->live_next = nullptr;
+  --in_backend_;
+}
+
+std::size_t EngineCore::deliver(RequestQueue& done) {
+  std::size_t delivered = 0;
+  while (Request* r = done.pop_front()) {
+    if (r->where == Where::Backend) leave_backend(r);
+    r->where = Where::Free;
+    if (resubmit_if_needed(r)) continue;
+    complete(r);
+    ++delivered;
+  }
+  return delivered;
+}
+
+// Delivers what is ready now. Completions that callbacks produce while this runs
+// (a cached read finished by the fast path) wait for the next call, so one poll()
+// never turns into an unbounded loop.
+std::size_t EngineCore::deliver_ready(RequestQueue& done) {
+  const std::size_t n = posted_.run();
+  done.append(ready_);
+  return n + deliver(done);
+}
+
+Result<std::size_t> EngineCore::poll() {
+  if (!on_owner_thread()) return foreign_thread();
+  fill_backend();
+  router_.flush();
+  RequestQueue done;
+  router_.reap(done, std::chrono::nanoseconds(0));
+  const std::size_t n = deliver_ready(done);
+  // An epoll-driven caller sleeps after this: ops its callbacks started must be
+  // with the kernel or the workers by then.
+  fill_backend();
+  router_.flush();
+  return n;
+}
+
+Result<std::size_t> EngineCore::wait(std::chrono::nanoseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  if (!on_owner_thread()) return foreign_thread();
+  RequestQueue done;
+  std::size_t n = deliver_ready(done);
+  if (n > 0 || timeout == std::chrono::nanoseconds(0)) {
+    fill_backend();
+    router_.flush();
+    return n;
+  }
+  const bool forever = timeout < std::chrono::nanoseconds(0);
+  const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
+  for (;;) {
+    auto left = forever ? std::chrono::nanoseconds(-1) : std::chrono::nanoseconds(deadline - Clock::now());
+    if (!forever && left <= std::chrono::nanoseconds(0)) return std::size_t{0};
+    fill_backend();
+    // Submits what is started and waits in one step (one io_uring_enter). Ops that
+    // the callbacks below start are submitted by the next poll()/wait()/submit().
+    router_.reap(done, left);
+    n = deliver_ready(done);
+    if (n > 0) return n;
+  }
+}
+
+Result<void> EngineCore::run() {
+  while (pending_ > 0) {
+    auto r = wait(std::chrono::nanoseconds(-1));
+    if (!r) return r.error();
+  }
+  posted_.run();
+  return {};
+}
+
+void EngineCore::post(std::function<void()> fn) {
+  if (posted_.push(std::move(fn))) router_.primary().wake();
+}
+
+void EngineCore::cancel(OpHandle op) {
+  auto* r = const_cast<Request*>(static_cast<const Request*>(op.op_));
+  if (!r || r->serial != op.serial_ || !on_owner_thread()) return;
+  switch (r->where) {
+    case Where::Queued:
+      queued_.remove(r);
+      finish_now(r, -ECANCELED);
+      break;
+    case Where::Backend:
+      if (!r->cancelled.exchange(true)) router_.cancel(r);
+      break;
+    case Where::Free: case Where::Ready: case Where::Parked:
+      break;  // finished already, or a close that must still happen
+  }
+}
+
+void EngineCore::cancel_matching(FileState* file) {
+  RequestQueue keep;
+  while (Request* r = queued_.pop_front()) {
+    if ((file && r->file != file) || r->args.op == Op::Close) keep.push_back(r);
+    else finish_now(r, -ECANCELED);
+  }
+  queued_.append(keep);
+  for (Request* r = live_; r; r = r->live_next) {
+    if ((file && r->file != file) || r->args.op == Op::Close) continue;
+    if (!r->cancelled.exchange(true)) router_.cancel(r);
+  }
+  router_.flush();
+}
+
+EngineStats EngineCore::stats() const noexcept {
+  EngineStats s = stats_;
+  s.in_flight = in_backend_;
+  s.queued = queued_.size();
+  router_.add_stats(s);
+  return s;
+}
+
+// Every op completes exactly once, and no buffer is released while the kernel or a
+// worker may still write it: drain until nothing is in an executor.
+void EngineCore::drain() {
+  while (pending_ > 0 || !ready_.empty()) {
+    RequestQueue done;
+    if (in_backend_ > 0) router_.reap(done, std::chrono::milliseconds(10));
+    done.append(ready_);
+    deliver(done);
+    fill_backend();
+    router_.flush();
+    posted_.run();
+    if (in_backend_ == 0 && queued_.empty() && ready_.empty()) {
+      assert(pending_ == 0 && "a request was lost");
+      break;
+    }
+  }
+}
+
+void EngineCore::shutdown() {
+  shutting_down_ = true;
+  cancel_all();
+  // Closes still queued are not cancelled; run them now rather than leak.
+  while (Request* r = queued_.pop_front()) {
+    for (Request* c = r; c; c = c->link_next) {
+      c->res = c->args.op == Op::Close ? sys::close(c->args.fd) : -ECANCELED;
+      c->where = Where::Ready;
+      ready_.push_back(c);
+    }
+  }
+  drain();
+  posted_.run();
+  release_files();
+}
+
+}  // namespace ringfile::detail

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "backend.hpp"
+#include "file_state.hpp"
+
+namespace ringfile::detail {
+
+// The core's choice of executor for each request that leaves the owner thread:
+// the primary executor (the ring, or the pool on a thread-pool engine) or the
+// thread-pool executor beside the ring, which runs what the ring can't (opcodes
+// the probe lacks, op kinds a file's filesystem refused) and reads of uncached
+// data. Executors never see FileState: the router reads it (refusals, fixed slot)
+// and writes it (a refusal it recorded).
+class Router {
+ public:
+  explicit Router(std::unique_ptr<Backend> primary);
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  Backend& primary() noexcept { return *primary_; }
+  const Backend& primary() const noexcept { return *primary_; }
+  unsigned capacity() const noexcept { return primary_->capacity(); }
+
+  // Starts `head` (and the chain behind it) on the executor its ops need.
+  void start(Request* head);
+  void flush();
+  // Completed requests into `done`; refused ones are re-routed to the pool instead.
+  void reap(RequestQueue& done, std::chrono::nanoseconds timeout);
+  void cancel(Request* request);
+
+  // A file's registered slot with the primary executor, taken and given back.
+  void file_opened(FileState& file);
+  void file_closing(FileState& file);
+
+  void add_stats(EngineStats& stats) const noexcept;
+
+ private:
+  bool needs_pool(const Request& r) const noexcept;
+  void start_on_pool(Request* head);
+  Backend* pool();
+  bool rerouted(Request* r);
+  void take_pool(RequestQueue& done);
+  void take_primary(RequestQueue& from, RequestQueue& done);
+
+  std::unique_ptr<Backend> primary_;
+  std::unique_ptr<Backend> pool_;  // beside the ring: made on first use
+  bool primary_is_pool_ = false;
+  std::uint32_t primary_ops_ = 0;  // op_bit of every op the primary can run
+  bool pool_unflushed_ = false;
+  std::size_t on_pool_ = 0;
+  RequestQueue failed_;  // the pool could not be made: completed with its errno
+  std::uint64_t fallbacks_ = 0;
+};
+
+// EOPNOTSUPP: the filesystem can't do the op through io_uring. EINVAL too for
+// metadata ops, but not for transfers, where it is usually real (misaligned O_DIRECT).
+bool is_refusal(Op op, std::int64_t res) noexcept;
+
+}  // namespace ringfile::detail
