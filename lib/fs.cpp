@@ -164,7 +164,7 @@ struct ListState {
   DirectoryCallback callback;
 
   std::int64_t run() {
-    int fd = detail::sys::openat(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    int fd = detail::sys::openat(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0) return fd;
     std::int64_t res = read_all(fd);
     detail::sys::close(fd);

@@ -33,16 +33,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "test_support.hpp"
-
-// rename and unlink go through the public path ops when the tree has them; without
-// fs.hpp the generator leaves them out and says so.
-#if __has_include("ringfile/fs.hpp")
 #include "ringfile/fs.hpp"
-#define RINGFILE_DIFF_NAMESPACE_OPS 1
-#else
-#define RINGFILE_DIFF_NAMESPACE_OPS 0
-#endif
+#include "test_support.hpp"
 
 namespace ringfile::test {
 namespace {
@@ -298,7 +290,6 @@ class Differential {
         acc += weights[static_cast<std::size_t>(kind)];
         if (roll < acc) break;
       }
-      if (!RINGFILE_DIFF_NAMESPACE_OPS && (kind == kRename || kind == kUnlink)) continue;
       if (kind == kOpen || kind == kRename || kind == kUnlink || !handles_.empty()) break;
       kind = kOpen;
       break;
@@ -549,7 +540,6 @@ class Differential {
     });
   }
 
-#if RINGFILE_DIFF_NAMESPACE_OPS
   void issue_rename() {
     auto p = std::make_unique<Pending>();
     const std::string from = name_of(static_cast<int>(pick(kNames)));
@@ -585,10 +575,6 @@ class Differential {
     Pending& ref = admit(std::move(p));
     fs::unlink(engine_, path_of(name), done(ref.id));
   }
-#else
-  void issue_rename() {}
-  void issue_unlink() {}
-#endif
 
   // --- final checks ---
   void check_named_files() {
@@ -690,8 +676,7 @@ TEST_P(DifferentialTest, RandomOpsMatchTheModel) {
   std::fflush(stdout);
   Differential run(*engine, dir_.path(), seed);
   const std::string failure = run.run(ops);
-  std::printf("[ %s ] %s%s\n", engine_name.c_str(), run.summary().c_str(),
-              RINGFILE_DIFF_NAMESPACE_OPS ? "" : " (rename/unlink off: no ringfile/fs.hpp)");
+  std::printf("[ %s ] %s\n", engine_name.c_str(), run.summary().c_str());
   RecordProperty("seed", std::to_string(seed));
   RecordProperty("ops", run.summary());
   EXPECT_TRUE(failure.empty()) << failure << "replay with RINGFILE_SEED=" << seed;
