@@ -1,6 +1,7 @@
 #include "ringfile/file.hpp"
 
 #include <cassert>
+#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <limits>
@@ -126,12 +127,26 @@ void File::release() noexcept {
     return;
   }
   // The engine is gone; this handle owns what is left.
-  if (state->fd >= 0) detail::sys::close(state->fd);
+  if (state->fd >= 0 && state->owns_fd) detail::sys::close(state->fd);
   delete state;
 }
 
 OpHandle File::open(Engine& engine, std::string_view path, int flags, mode_t mode, OpenCallback callback) {
   return detail::open_path(detail::EngineAccess::core(engine), path, flags, mode, std::move(callback));
+}
+
+Result<File> File::adopt(Engine& engine, int fd, Ownership ownership) {
+  EngineCore& core = detail::EngineAccess::core(engine);
+  if (!core.on_owner_thread()) {
+    assert(!"ringfile::File::adopt called from a thread that does not own the engine");
+    return errno_code(EPERM);
+  }
+  if (fd < 0) return errno_code(EINVAL);
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return errno_code(errno);
+  FileState* state = core.new_file(fd, flags);
+  state->owns_fd = ownership == Ownership::Owned;
+  return File(state);
 }
 
 bool File::is_open() const noexcept { return state_ && state_->fd >= 0 && !state_->closing; }

@@ -19,6 +19,7 @@ struct FileState {
   int open_flags = 0;
   std::uint32_t in_flight = 0;   // ops submitted and not yet completed
   bool has_handle = true;        // a File refers to this state
+  bool owns_fd = true;           // closing closes fd (File::adopt may borrow it)
   bool closing = false;          // close requested; new ops fail with EBADF
   Request* deferred_close = nullptr;  // waits for in_flight to reach 0
   std::size_t direct_alignment = 1;

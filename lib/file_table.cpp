@@ -63,6 +63,10 @@ OpHandle EngineCore::close_file(FileState* file, Request* close_request) {
 void EngineCore::start_close(FileState* file, Request* close_request) {
   router_.file_closing(*file);
   close_request->args.fd = file->fd;
+  if (!file->owns_fd) {
+    finish_now(close_request, 0);  // a borrowed descriptor stays open for its owner
+    return;
+  }
   enqueue(close_request);
 }
 
@@ -91,7 +95,7 @@ void EngineCore::release_files() {
       f->prev = f->next = nullptr;
       continue;
     }
-    if (f->fd >= 0) sys::close(f->fd);
+    if (f->fd >= 0 && f->owns_fd) sys::close(f->fd);
     delete f;
   }
 }

@@ -64,6 +64,15 @@ class RINGFILE_API File {
     return open(engine, path, flags, 0644, std::move(callback));
   }
 
+  // Wraps an already open descriptor (a socket, a pipe, a memfd, stdin, a file
+  // opened by other code) so every op works on it. With Ownership::Owned closing
+  // the File closes the descriptor; with Ownership::Borrowed the File only stops
+  // using it and the caller closes it (after the File's close has completed). Its
+  // open flags come from fcntl(F_GETFL). EINVAL for a negative fd, EBADF when fd is
+  // not open, EPERM off the engine's thread.
+  enum class Ownership : std::uint8_t { Owned, Borrowed };
+  static Result<File> adopt(Engine& engine, int fd, Ownership ownership = Ownership::Owned);
+
   bool is_open() const noexcept;
   // The kernel descriptor, or -1. Valid until the close completes.
   int native_handle() const noexcept;
