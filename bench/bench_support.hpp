@@ -32,7 +32,13 @@ struct Workload {
   Rw rw = Rw::RandRead;
   bool direct = false;
   unsigned fsync_every = 0;  // fsync after every N writes; 0: never
+  bool fsync_group = false;  // every write durable through File::write_durable (group commit)
 };
+
+// --fsync's value for a workload: "N", or "group".
+inline std::string fsync_text(const Workload& w) {
+  return w.fsync_group ? std::string("group") : std::to_string(w.fsync_every);
+}
 
 // The next op's offset and direction. Every engine draws the same sequence.
 class OpPicker {

@@ -45,7 +45,7 @@ struct Options {
   std::vector<unsigned> qds{1, 32};
   double seconds = 2.0;
   std::optional<bool> direct;  // unset: the cached pass, then a short O_DIRECT pass
-  unsigned fsync_every = 0;
+  std::vector<std::string> fsyncs{"0"};  // each "N" or "group": one set of cases each
   bool json = false;
   bool stall = false;
   bool realtime = false;
@@ -57,7 +57,7 @@ struct Options {
 void print_help() {
   std::printf(
       "usage: ringfile-bench [--file PATH] [--size 256M] [--engine LIST|all] [--rw RW] [--bs 4k]\n"
-      "                      [--qd 1,8,32] [--time 2] [--rounds 4] [--direct[=0|1]] [--fsync N]\n"
+      "                      [--qd 1,8,32] [--time 2] [--rounds 4] [--direct[=0|1]] [--fsync LIST]\n"
       "                      [--fast-path=0|1] [--json] [--stall [--rt]] [--help]\n"
       "\n"
       "Runs the same workload on each engine from one thread, keeping QD ops in flight, and prints\n"
@@ -76,7 +76,9 @@ void print_help() {
       "  --rounds N      split each case's time into up to N rounds (at least 0.25 s each) run\n"
       "                  round-robin over the engines, so drift hits all alike (default 4)\n"
       "  --direct[=1]    O_DIRECT only; --direct=0: page cache only; default: both\n"
-      "  --fsync N       fsync after every N writes (write workloads)\n"
+      "  --fsync LIST    comma-separated: N = fsync after every N writes; group = every write durable\n"
+      "                  through File::write_durable (group commit; ringfile's engines only).\n"
+      "                  Each value is its own set of cases in the same run, e.g. --fsync 1,group\n"
       "  --fast-path=0|1 turn ringfile's cached-read fast path off/on (default: the library's)\n"
       "  --json          one JSON object per case on stdout, nothing else there\n"
       "  --stall         the event-loop stall benchmark instead (1 ms timer, 64 reads in flight)\n"
@@ -190,7 +192,10 @@ Options parse_args(int argc, char** argv, bool& help) {
       if (v != "0" && v != "1") throw UsageError{"--fast-path: expected 0 or 1, got '" + v + "'"};
       o.fast_path = v == "1";
     } else if (arg == "--fsync") {
-      o.fsync_every = parse_uint(arg, value(), 0, 1u << 30);
+      o.fsyncs = split(value());
+      for (const auto& f : o.fsyncs) {
+        if (f != "group") parse_uint(arg, f, 0, 1u << 30);
+      }
     } else if (arg == "--json") {
       no_value();
       o.json = true;
@@ -233,7 +238,9 @@ Options parse_args(int argc, char** argv, bool& help) {
     throw UsageError{"--bs: " + std::to_string(o.bs) + " is not a multiple of 512, which --direct needs"};
   }
   if (o.size < o.bs) throw UsageError{"--size: smaller than one block of --bs"};
-  if (o.fsync_every != 0 && !writes(o.rw)) throw UsageError{"--fsync: needs a write workload (--rw)"};
+  const bool syncing = std::any_of(o.fsyncs.begin(), o.fsyncs.end(), [](const std::string& f) { return f != "0"; });
+  if (syncing && !writes(o.rw)) throw UsageError{"--fsync: needs a write workload (--rw)"};
+  if (syncing && o.stall) throw UsageError{"--fsync: not with --stall"};
   if (o.realtime && !o.stall) throw UsageError{"--rt: only with --stall"};
   if (o.stall && !o.qd_given) o.qds = {64};
   if (o.stall && o.qds.size() != 1) throw UsageError{"--stall: takes a single --qd"};
@@ -355,59 +362,70 @@ void print_json(const CaseResult& r) {
   std::printf(
       "{\"engine\": \"%s\", \"rw\": \"%s\", \"bs\": %zu, \"qd\": %u, \"direct\": %s, \"seconds\": %.3f, "
       "\"ops\": %llu, \"iops\": %.1f, \"mib_s\": %.2f, \"ns_per_op\": %.1f, \"p50_us\": %.2f, "
-      "\"p99_us\": %.2f, \"ctx_switches_per_op\": %.4f, \"cpu_us_per_op\": %.3f}\n",
+      "\"p99_us\": %.2f, \"ctx_switches_per_op\": %.4f, \"cpu_us_per_op\": %.3f, \"fsync\": \"%s\"}\n",
       r.engine.c_str(), to_string(r.w.rw), r.w.bs, r.w.qd, r.w.direct ? "true" : "false", r.seconds,
       static_cast<unsigned long long>(r.ops), r.iops, r.mib_s, r.ns_per_op, r.p50_us, r.p99_us, r.ctx_per_op,
-      r.cpu_us_per_op);
+      r.cpu_us_per_op, fsync_text(r.w).c_str());
   std::fflush(stdout);
 }
 
 void print_table(const std::vector<CaseResult>& results) {
-  std::printf("%-11s %-9s %4s %4s %8s %6s %8s %8s %8s %8s %7s %8s %7s\n", "engine", "rw", "bs", "qd", "kIOPS",
-              "+-", "MiB/s", "ns/op", "p50 us", "p99 us", "cs/op", "CPUus/op", "sys/op");
+  std::printf("%-11s %-9s %4s %4s %5s %8s %6s %8s %8s %8s %8s %7s %8s %7s\n", "engine", "rw", "bs", "qd", "fsync",
+              "kIOPS", "+-", "MiB/s", "ns/op", "p50 us", "p99 us", "cs/op", "CPUus/op", "sys/op");
   for (const auto& r : results) {
     std::string qd = std::to_string(r.w.qd) + (r.engine == "pread" && r.w.qd > 1 ? "*" : "");
     if (!r.error.empty()) {
-      std::printf("%-11s %-9s %4s %4s   skipped: %s\n", r.engine.c_str(), to_string(r.w.rw), bs_text(r.w.bs).c_str(),
-                  qd.c_str(), r.error.c_str());
+      std::printf("%-11s %-9s %4s %4s %5s   skipped: %s\n", r.engine.c_str(), to_string(r.w.rw),
+                  bs_text(r.w.bs).c_str(), qd.c_str(), fsync_text(r.w).c_str(), r.error.c_str());
       continue;
     }
     char sys[16] = "-";
     if (r.sys_per_op >= 0) std::snprintf(sys, sizeof sys, "%.2f", r.sys_per_op);
     char spread[16] = "-";
     if (r.round_iops.size() > 1) std::snprintf(spread, sizeof spread, "%.0f%%", r.spread * 100);
-    std::printf("%-11s %-9s %4s %4s %8.1f %6s %8.1f %8.0f %8.2f %8.2f %7.3f %8.2f %7s\n", r.engine.c_str(),
-                to_string(r.w.rw), bs_text(r.w.bs).c_str(), qd.c_str(), r.iops / 1e3, spread, r.mib_s, r.ns_per_op,
+    std::printf("%-11s %-9s %4s %4s %5s %8.1f %6s %8.1f %8.0f %8.2f %8.2f %7.3f %8.2f %7s\n", r.engine.c_str(),
+                to_string(r.w.rw), bs_text(r.w.bs).c_str(), qd.c_str(), fsync_text(r.w).c_str(), r.iops / 1e3, spread, r.mib_s, r.ns_per_op,
                 r.p50_us, r.p99_us, r.ctx_per_op, r.cpu_us_per_op, sys);
   }
 }
 
-// "QD32: io_uring 1.02x liburing, 2.10x threadpool, ..." for each depth.
+// "QD32: io_uring 1.02x liburing, 2.10x threadpool, ..." for each depth; with
+// several --fsync values, "QD32 fsync=group: io_uring 4.8x io_uring fsync=1, ...".
 void print_verdicts(const std::vector<CaseResult>& results, const std::vector<unsigned>& qds) {
+  auto label = [](const CaseResult& r, bool with_fsync) {
+    return with_fsync ? r.engine + " fsync=" + fsync_text(r.w) : r.engine;
+  };
   for (unsigned qd : qds) {
     std::vector<const CaseResult*> at;
     for (const auto& r : results) {
       if (r.w.qd == qd && r.error.empty()) at.push_back(&r);
     }
     if (at.size() < 2) continue;
-    const CaseResult* subject = at[0];
+    const bool with_fsync = std::any_of(at.begin(), at.end(), [&](auto* r) { return fsync_text(r->w) != fsync_text(at[0]->w); });
+    std::vector<const CaseResult*> subjects;
     for (const char* preferred : {"threadpool", "io_uring"}) {
       for (const auto* r : at) {
-        if (r->engine == preferred) subject = r;
+        if (r->engine == preferred && (!with_fsync || r->w.fsync_group)) subjects.push_back(r);
       }
     }
-    std::string line = "QD" + std::to_string(qd) + ": " + subject->engine;
-    bool first = true;
-    for (const auto* r : at) {
-      if (r == subject) continue;
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%s %.2fx %s", first ? "" : ",", subject->iops / r->iops, r->engine.c_str());
-      line += buf;
-      first = false;
+    if (subjects.empty()) subjects.push_back(at[0]);
+    if (!with_fsync) subjects.erase(subjects.begin(), subjects.end() - 1);
+    for (const CaseResult* subject : subjects) {
+      std::string line = "QD" + std::to_string(qd) + ": " + label(*subject, with_fsync);
+      bool first = true;
+      for (const auto* r : at) {
+        if (r == subject || (with_fsync && r->w.fsync_group)) continue;
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%s %.2fx %s", first ? "" : ",", subject->iops / r->iops,
+                      label(*r, with_fsync).c_str());
+        line += buf;
+        first = false;
+      }
+      const CaseResult* best =
+          *std::max_element(at.begin(), at.end(), [](auto* a, auto* b) { return a->iops < b->iops; });
+      line += "; fastest: " + label(*best, with_fsync);
+      std::printf("  %s\n", line.c_str());
     }
-    const CaseResult* best = *std::max_element(at.begin(), at.end(), [](auto* a, auto* b) { return a->iops < b->iops; });
-    line += "; fastest: " + best->engine;
-    std::printf("  %s\n", line.c_str());
   }
 }
 
@@ -453,7 +471,6 @@ int run(const Options& o) {
   base.size = o.size;
   base.bs = o.bs;
   base.rw = o.rw;
-  base.fsync_every = o.fsync_every;
   if (o.stall) {
     base.qd = o.qds[0];
     StallOptions so;
@@ -494,7 +511,7 @@ int run(const Options& o) {
 
   std::size_t total = 0;
   for (const auto& p : passes) {
-    if (p.skipped.empty()) total += o.qds.size() * o.engines.size();
+    if (p.skipped.empty()) total += o.qds.size() * o.engines.size() * o.fsyncs.size();
   }
   std::size_t n = 0;
   std::map<std::string, std::string> notes;
@@ -510,13 +527,20 @@ int run(const Options& o) {
     const double round_seconds = pass.seconds / rounds;
     for (unsigned qd : o.qds) {
       std::vector<CaseResult> cases;
-      for (const auto& engine : o.engines) {
-        CaseResult c;
-        c.engine = engine;
-        c.w = base;
-        c.w.qd = qd;
-        c.w.direct = pass.direct;
-        cases.push_back(std::move(c));
+      for (const auto& fsync : o.fsyncs) {
+        for (const auto& engine : o.engines) {
+          CaseResult c;
+          c.engine = engine;
+          c.w = base;
+          c.w.qd = qd;
+          c.w.direct = pass.direct;
+          c.w.fsync_group = fsync == "group";
+          c.w.fsync_every = c.w.fsync_group ? 0 : static_cast<unsigned>(std::stoul(fsync));
+          if (c.w.fsync_group && engine != "io_uring" && engine != "threadpool") {
+            c.error = "--fsync group: ringfile's engines only";
+          }
+          cases.push_back(std::move(c));
+        }
       }
       for (unsigned round = 0; round < rounds; ++round) {
         for (auto& c : cases) {
@@ -525,9 +549,9 @@ int run(const Options& o) {
       }
       for (auto& c : cases) {
         finish(c);
-        std::fprintf(stderr, "[%zu/%zu] %-10s %s bs=%s qd=%u %s %ux%gs: ", ++n, total, c.engine.c_str(),
-                     to_string(c.w.rw), bs_text(c.w.bs).c_str(), qd, pass.direct ? "O_DIRECT" : "buffered", rounds,
-                     round_seconds);
+        std::fprintf(stderr, "[%zu/%zu] %-10s %s bs=%s qd=%u fsync=%s %s %ux%gs: ", ++n, total, c.engine.c_str(),
+                     to_string(c.w.rw), bs_text(c.w.bs).c_str(), qd, fsync_text(c.w).c_str(),
+                     pass.direct ? "O_DIRECT" : "buffered", rounds, round_seconds);
         if (c.error.empty()) {
           std::fprintf(stderr, "%.1f kIOPS (+-%.0f%%), p99 %.1f us\n", c.iops / 1e3, c.spread * 100, c.p99_us);
           if (o.json) print_json(c);
@@ -588,7 +612,8 @@ int run(const Options& o) {
       "io_uring), otherwise the fsync goes out from the Nth write's callback; the liburing loop links\n"
       "it (IOSQE_IO_LINK), libuv uses uv_fs_fsync,\n"
       "Asio calls sync_all() in the handler (it has no async fsync), pread calls fsync(2); an op's\n"
-      "latency then includes its fsync.\n"
+      "latency then includes its fsync. --fsync group: ringfile's engines use File::write_durable, whose\n"
+      "callback runs once an fdatasync started after the write has finished; concurrent writes share it.\n"
       "Asio runs one op at a time per file object: asio gives each slot its own random_access_file (on a\n"
       "dup()ed fd), asio-1file shares one object, as an application with one object per file would.\n"
       "libuv: its default pool of 4 threads (UV_THREADPOOL_SIZE).\n",

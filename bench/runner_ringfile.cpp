@@ -86,7 +86,10 @@ class RingfileRunner final : public Runner {
     ++in_flight_;
     auto op = picker_->next();
     void* buf = buffers_->at(i);
-    if (op.write && w_.fsync_every == 1) {
+    if (op.write && w_.fsync_group) {
+      // Every write durable, the syncs shared by the writes that complete together.
+      file_.write_durable(buf, w_.bs, op.offset, [this, i](Result<std::size_t> r) { finished(i, r); });
+    } else if (op.write && w_.fsync_every == 1) {
       // Every write durable: one linked write+fsync (IOSQE_IO_LINK on io_uring).
       file_.write_then_fsync(buf, w_.bs, op.offset, [this, i](Result<std::size_t> r) { finished(i, r); });
     } else if (op.write) {

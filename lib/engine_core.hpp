@@ -72,6 +72,16 @@ class EngineCore {
   FileState* new_file(int fd, int open_flags);
   OpHandle close_file(FileState* file, Request* close_request);
   void drop_handle(FileState* file);  // the File handle went away
+  // Keeps `file` open (its close parked), and run() running, across work that is
+  // not an op in flight, such as a durable write waiting for its group's sync.
+  void hold(FileState* file) noexcept {
+    ++file->in_flight;
+    ++pending_;
+  }
+  void release(FileState* file) {
+    --pending_;
+    file_op_finished(file);
+  }
 
  private:
   static OpHandle handle_of(const Request* r) noexcept { return OpHandle(r, r->serial); }

@@ -204,6 +204,26 @@ OpHandle File::write_then_fsync(const void* buffer, std::size_t length, std::int
   return core.submit_chain(state_, write);
 }
 
+OpHandle File::write_durable(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
+  if (!state_ || !state_->core) return fail_detached(callback);
+  EngineCore& core = *state_->core;
+  if (core.rejects_foreign(callback)) return {};
+  Request* r = core.make_request(OpArgs::write(state_->fd, buffer, length, offset));
+  int err = state_->fd < 0 || state_->closing ? EBADF : check_buffer(*state_, buffer, length, offset);
+  if (err) {
+    r->completion = detail::io_completion(std::move(callback));
+    return core.fail(r, err);
+  }
+  r->exact = true;
+  FileState* file = state_;
+  core.hold(file);
+  file->group_commit.write_started();
+  r->completion = [file, cb = std::move(callback)](std::int64_t res) mutable {
+    file->group_commit.write_done(*file, res, std::move(cb));
+  };
+  return core.submit_file_op(file, r);
+}
+
 OpHandle File::fsync(DoneCallback callback) {
   return file_op(state_, std::move(callback), [this](Request& r) {
     r.args = OpArgs::fsync(state_->fd);

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cache_residency.hpp"
+#include "group_commit.hpp"
 
 namespace ringfile::detail {
 
@@ -27,6 +28,7 @@ struct FileState {
   CacheResidency residency;           // buffered reads: cold ones leave the owner thread
   int fixed_slot = -1;                // io_uring registered-file slot, or -1
   std::uint32_t refused_ops = 0;      // op_bit of each op the filesystem refused via io_uring
+  GroupCommit group_commit;           // File::write_durable
 
   FileState* prev = nullptr;  // the engine's list of live files
   FileState* next = nullptr;

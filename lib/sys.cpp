@@ -11,6 +11,7 @@
 namespace ringfile::detail::sys {
 
 std::atomic<bool> armed{false};
+std::atomic<bool> tracing{false};
 
 namespace {
 
@@ -73,6 +74,38 @@ Intercept intercept_slow(Call call) {
     }
   }
   return out;
+}
+
+namespace {
+struct TraceLog {
+  std::mutex mutex;
+  std::vector<TraceEvent> events;
+};
+TraceLog& trace_table() {
+  static TraceLog t;
+  return t;
+}
+}  // namespace
+
+void start_trace() {
+  auto& t = trace_table();
+  std::lock_guard lock(t.mutex);
+  t.events.clear();
+  tracing.store(true);
+}
+
+void stop_trace() { tracing.store(false); }
+
+std::vector<TraceEvent> trace_log() {
+  auto& t = trace_table();
+  std::lock_guard lock(t.mutex);
+  return t.events;
+}
+
+void trace_slow(const TraceEvent& event) {
+  auto& t = trace_table();
+  std::lock_guard lock(t.mutex);
+  t.events.push_back(event);
 }
 
 std::int64_t pread(int fd, void* buf, std::size_t len, off_t offset) {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <fcntl.h>
 #include <linux/stat.h>
@@ -80,6 +81,26 @@ Intercept intercept_slow(Call call);
 inline Intercept intercept(Call call) {
   if (!armed.load(std::memory_order_relaxed)) return {};
   return intercept_slow(call);
+}
+
+// Test hook: the order in which the executors start and finish syscalls, as one
+// log across threads. The pool logs around each blocking call; io_uring logs a
+// start when it prepares the SQE and an end when it reaps the CQE (after faults).
+enum class Phase : std::uint8_t { start, end };
+struct TraceEvent {
+  Call call;
+  Phase phase;
+  int fd;
+  std::int64_t offset;
+  std::int64_t res;  // end only
+};
+extern std::atomic<bool> tracing;
+void start_trace();  // clears the log and starts logging
+void stop_trace();
+std::vector<TraceEvent> trace_log();
+void trace_slow(const TraceEvent& event);
+inline void trace(Call call, Phase phase, int fd, std::int64_t offset, std::int64_t res = 0) {
+  if (tracing.load(std::memory_order_relaxed) && call != Call::count_) trace_slow({call, phase, fd, offset, res});
 }
 
 // Passes an io_uring completion result through the programmed faults.

@@ -2,7 +2,9 @@
 
 namespace ringfile::detail {
 
-std::int64_t run_blocking(const OpArgs& a) {
+namespace {
+
+std::int64_t run(const OpArgs& a) {
   switch (a.op) {
     case Op::Nop: return 0;
     case Op::Read:
@@ -29,4 +31,15 @@ std::int64_t run_blocking(const OpArgs& a) {
   return -ENOSYS;
 }
 
+}  // namespace
+
+std::int64_t run_blocking(const OpArgs& a) {
+  const sys::Call call = seam_call(a.op);
+  sys::trace(call, sys::Phase::start, a.fd, a.offset);
+  const std::int64_t res = run(a);
+  sys::trace(call, sys::Phase::end, a.fd, a.offset, res);
+  return res;
+}
+
 }  // namespace ringfile::detail
+

@@ -126,6 +126,7 @@ io_uring_sqe* UringBackend::prep(Request& r) {
     sqe->flags |= IOSQE_FIXED_FILE;
   }
   io_uring_sqe_set_data(sqe, &r);
+  sys::trace(seam_call(r.args.op), sys::Phase::start, r.args.fd, r.args.offset);
   return sqe;
 }
 
@@ -239,6 +240,7 @@ void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   // The seam failed an open the kernel did: close what the caller will never see.
   if (request->args.op == Op::Open && cqe_res >= 0 && res < 0) ::close(cqe_res);
   request->res = res;
+  sys::trace(seam_call(request->args.op), sys::Phase::end, request->args.fd, request->args.offset, res);
   done.push_back(request);
 }
 
