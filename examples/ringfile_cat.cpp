@@ -103,7 +103,8 @@ std::string cat(Engine& engine, const std::string& path, const Options& o) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: ringfile-cat [--engine=auto|io_uring|threadpool] [--qd=N] [--block=BYTES[K|M]] FILE...\n");
+               "usage: ringfile-cat [-v] [--engine=auto|io_uring|threadpool] [--qd=N] [--block=BYTES[K|M]] FILE...\n"
+               "  -v  name the engine on stderr\n");
   return 2;
 }
 
@@ -111,6 +112,7 @@ int usage() {
 
 int main(int argc, char** argv) {
   Options o;
+  bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i], value;
     if (example::option(arg, "engine", value)) {
@@ -119,6 +121,8 @@ int main(int argc, char** argv) {
       if (!example::parse_size(value, o.queue_depth)) return usage();
     } else if (example::option(arg, "block", value)) {
       if (!example::parse_size(value, o.block)) return usage();
+    } else if (arg == "-v" || arg == "--verbose") {
+      verbose = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
       return usage();
     } else {
@@ -134,7 +138,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringfile-cat: no engine: %s\n", engine.error().message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "ringfile-cat: engine: %s\n", engine->describe().c_str());
+  if (verbose) std::fprintf(stderr, "ringfile-cat: engine: %s\n", engine->describe().c_str());
 
   int status = 0;
   for (const auto& path : o.files) {

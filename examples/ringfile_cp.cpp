@@ -1,6 +1,8 @@
-// ringfile-cp: copies a file through a ringfile engine with a pipeline of
-// coroutines, each reading a block and writing it at the same offset, several in
-// flight at once; optionally with O_DIRECT and aligned buffers. fsyncs at the end.
+// ringfile-cp: copies a file through a ringfile engine: in the kernel with
+// File::copy_to (copy_file_range, or reads and writes where the kernel refuses),
+// or with --direct through a pipeline of coroutines, each reading an aligned block
+// and writing it at the same offset, several in flight at once. Files whose size
+// lies (/proc, /sys) are copied to their end. fsyncs at the end.
 
 #include <fcntl.h>
 
@@ -22,6 +24,7 @@ struct Options {
   std::size_t queue_depth = 16;
   std::size_t block = 256 * 1024;
   bool direct = false;
+  bool verbose = false;
   std::string from;
   std::string to;
 };
@@ -80,6 +83,13 @@ Task<Result<File>> open_maybe_direct(Engine& engine, const std::string& path, in
   co_return co_await File::open(engine, path, flags, mode);
 }
 
+Task<Result<void>> finish(File& src, File& dst) {
+  auto synced = co_await dst.fsync();
+  if (!synced) co_return synced.error();
+  (void)co_await src.async_close();
+  co_return co_await dst.async_close();
+}
+
 Task<Result<void>> copy(Engine& engine, Options o) {
   auto src = co_await open_maybe_direct(engine, o.from, O_RDONLY, 0, o.direct);
   if (!src) co_return src.error();
@@ -92,6 +102,12 @@ Task<Result<void>> copy(Engine& engine, Options o) {
     // The destination refused O_DIRECT: read the source through the cache too.
     src = co_await File::open(engine, o.from, O_RDONLY);
     if (!src) co_return src.error();
+  }
+
+  if (!o.direct) {
+    auto copied = co_await src->copy_to(*dst, 0, 0, kToEnd);
+    if (!copied) co_return copied.error();
+    co_return co_await finish(*src, *dst);
   }
 
   const std::size_t align = std::max(src->direct_alignment(), dst->direct_alignment());
@@ -109,16 +125,14 @@ Task<Result<void>> copy(Engine& engine, Options o) {
     auto cut = co_await dst->truncate(static_cast<std::int64_t>(c.size));
     if (!cut) co_return cut.error();
   }
-  auto synced = co_await dst->fsync();
-  if (!synced) co_return synced.error();
-  (void)co_await src->async_close();
-  co_return co_await dst->async_close();
+  co_return co_await finish(*src, *dst);
 }
 
 int usage() {
   std::fprintf(stderr,
-               "usage: ringfile-cp [--engine=auto|io_uring|threadpool] [--qd=N] [--block=BYTES[K|M]] [--direct] "
-               "SOURCE DEST\n");
+               "usage: ringfile-cp [-v] [--engine=auto|io_uring|threadpool] [--qd=N] [--block=BYTES[K|M]] [--direct] "
+               "SOURCE DEST\n"
+               "  -v  name the engine on stderr\n");
   return 2;
 }
 
@@ -137,6 +151,8 @@ int main(int argc, char** argv) {
       if (!example::parse_size(value, o.block)) return usage();
     } else if (arg == "--direct") {
       o.direct = true;
+    } else if (arg == "-v" || arg == "--verbose") {
+      o.verbose = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
       return usage();
     } else {
@@ -154,7 +170,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringfile-cp: no engine: %s\n", engine.error().message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "ringfile-cp: engine: %s\n", engine->describe().c_str());
+  if (o.verbose) std::fprintf(stderr, "ringfile-cp: engine: %s\n", engine->describe().c_str());
 
   auto copied = sync_wait(*engine, copy(*engine, o));
   if (!copied) {

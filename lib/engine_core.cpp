@@ -190,7 +190,9 @@ bool EngineCore::resubmit_if_needed(Request* r) {
   if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_ || r->link_next || r->link_tail) return false;
   // close() releases the descriptor even when it fails: a retry could close a
   // number another open has been given meanwhile.
-  if ((r->res == -EINTR || r->res == -EAGAIN) && r->retries < kMaxRetries && r->args.op != Op::Close) {
+  // A full non-blocking socket's EAGAIN is send_to's to wait out (POLLOUT), not to spin on.
+  const bool retry_eagain = r->res == -EAGAIN && r->args.op != Op::Splice;
+  if ((r->res == -EINTR || retry_eagain) && r->retries < kMaxRetries && r->args.op != Op::Close) {
     ++r->retries;
     ++stats_.retries;
     enqueue(r);

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "cache_residency.hpp"
 #include "group_commit.hpp"
@@ -29,6 +30,8 @@ struct FileState {
   int fixed_slot = -1;                // io_uring registered-file slot, or -1
   std::uint32_t refused_ops = 0;      // op_bit of each op the filesystem refused via io_uring
   GroupCommit group_commit;           // File::write_durable
+  // Destinations copy_file_range refused from this file: copy_to reads and writes.
+  std::vector<const FileState*> copy_range_refused_to;
 
   FileState* prev = nullptr;  // the engine's list of live files
   FileState* next = nullptr;

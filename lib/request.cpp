@@ -26,6 +26,11 @@ const char* to_string(Op op) noexcept {
     case Op::Symlink: return "symlink";
     case Op::Link: return "link";
     case Op::Call: return "call";
+    case Op::CopyRange: return "copy_range";
+    case Op::Splice: return "splice";
+    case Op::Sendfile: return "sendfile";
+    case Op::PollOut: return "poll_out";
+    case Op::OpenAt2: return "openat2";
     case Op::count_: break;
   }
   return "?";
@@ -47,6 +52,11 @@ sys::Call seam_call(Op op) noexcept {
     case Op::Mkdir: return Call::mkdir;
     case Op::Symlink: return Call::symlink;
     case Op::Link: return Call::link;
+    case Op::CopyRange: return Call::copy_range;
+    case Op::Splice: return Call::splice;
+    case Op::Sendfile: return Call::sendfile;
+    case Op::PollOut: return Call::poll;
+    case Op::OpenAt2: return Call::openat2;
     case Op::Nop: case Op::Call: case Op::count_: break;
   }
   return Call::count_;
@@ -172,6 +182,54 @@ OpArgs OpArgs::call() noexcept {
   OpArgs a;
   a.op = Op::Call;
   return a;
+}
+
+namespace {
+OpArgs between(Op op, int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept {
+  OpArgs a;
+  a.op = op;
+  a.fd = fd_in;
+  a.offset = off_in;
+  a.fd2 = fd_out;
+  a.offset2 = off_out;
+  a.len = len;
+  return a;
+}
+}  // namespace
+
+OpArgs OpArgs::copy_range(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept {
+  return between(Op::CopyRange, fd_in, off_in, fd_out, off_out, len);
+}
+
+OpArgs OpArgs::splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept {
+  return between(Op::Splice, fd_in, off_in, fd_out, off_out, len);
+}
+
+OpArgs OpArgs::sendfile(int in_fd, std::int64_t offset, int out_fd, std::size_t len) noexcept {
+  return between(Op::Sendfile, in_fd, offset, out_fd, -1, len);
+}
+
+OpArgs OpArgs::poll_out(int fd) noexcept {
+  OpArgs a;
+  a.op = Op::PollOut;
+  a.fd = fd;
+  return a;
+}
+
+OpArgs OpArgs::openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept {
+  OpArgs a = on_path(Op::OpenAt2, flags | O_CLOEXEC, mode);
+  a.fd = dirfd;
+  a.resolve = resolve;
+  return a;
+}
+
+void Request::open_how_buffer() {
+  open_how& how = extras().how;
+  how = {};
+  how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(args.flags));
+  how.mode = args.mode;
+  how.resolve = args.resolve;
+  args.how = &how;
 }
 
 RequestExtras& Request::extras() {

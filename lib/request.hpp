@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include <linux/openat2.h>
 #include <linux/stat.h>
 #include <sys/uio.h>
 
@@ -38,6 +39,11 @@ enum class Op : std::uint8_t {
   Symlink,
   Link,
   Call,  // an arbitrary blocking function, always run on a pool worker
+  CopyRange,  // copy_file_range: fd/offset to fd2/offset2
+  Splice,     // fd/offset to fd2/offset2 (-1 offsets for pipes)
+  Sendfile,   // from the file fd at offset to fd2; waits for POLLOUT on a full socket
+  PollOut,    // fd becomes writable
+  OpenAt2,    // openat2 with resolve flags
   count_
 };
 
@@ -68,6 +74,10 @@ struct OpArgs {
   const iovec* iov = nullptr;
   int iovcnt = 0;
   unsigned buf_index = 0;  // registered buffer of read_fixed/write_fixed
+  int fd2 = -1;               // copy, splice, sendfile: the destination
+  std::int64_t offset2 = -1;  // its offset, or -1
+  std::uint64_t resolve = 0;  // openat2's RESOLVE_* flags
+  open_how* how = nullptr;    // openat2 on io_uring: in the side slot
   const char* path = nullptr;
   const char* path2 = nullptr;
   struct statx* statx_out = nullptr;
@@ -93,6 +103,12 @@ struct OpArgs {
   static OpArgs symlink() noexcept;
   static OpArgs link(int flags) noexcept;
   static OpArgs call() noexcept;
+  static OpArgs copy_range(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept;
+  static OpArgs splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept;
+  static OpArgs sendfile(int in_fd, std::int64_t offset, int out_fd, std::size_t len) noexcept;
+  static OpArgs poll_out(int fd) noexcept;
+  // Request::set_paths() gives it its path, Request::open_how_buffer() its open_how.
+  static OpArgs openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept;
 
   static constexpr int kCwd = -100;  // AT_FDCWD
 };
@@ -104,6 +120,7 @@ struct RequestExtras {
   std::string path2;
   struct statx stx {};
   BlockingWork work;
+  open_how how{};
 };
 
 struct FileState;
@@ -153,6 +170,8 @@ struct Request {
   // Points args.statx_out at the side slot's buffer.
   struct statx& statx_buffer();
   void set_work(BlockingWork work);
+  // Fills the side slot's open_how from args and points args.how at it.
+  void open_how_buffer();
 };
 
 // Whether a chain goes on after `member` finished with `res`: a failed or short

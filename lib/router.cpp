@@ -23,7 +23,7 @@ bool is_refusal(Op op, std::int64_t res) noexcept {
   if (res != -EINVAL) return false;
   switch (op) {
     case Op::Fallocate: case Op::Statx: case Op::Open: case Op::Rename:
-    case Op::Unlink: case Op::Mkdir: case Op::Symlink: case Op::Link:
+    case Op::Unlink: case Op::Mkdir: case Op::Symlink: case Op::Link: case Op::OpenAt2:
       return true;
     default:
       return false;

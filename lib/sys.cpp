@@ -5,6 +5,9 @@
 #include <mutex>
 #include <vector>
 
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -272,6 +275,49 @@ int fadvise(int fd, off_t offset, off_t len, int advice) {
   auto i = intercept(Call::fadvise);
   if (i.error) return i.error;
   return -::posix_fadvise(fd, offset, len, advice);  // returns the error, not -1/errno
+}
+
+std::int64_t copy_file_range(int fd_in, off_t off_in, int fd_out, off_t off_out, std::size_t len) {
+  auto i = intercept(Call::copy_range);
+  if (i.error) return i.error;
+  len = std::min(len, i.max_bytes);
+  loff_t in = off_in, out = off_out;
+  return result_of(::copy_file_range(fd_in, off_in < 0 ? nullptr : &in, fd_out, off_out < 0 ? nullptr : &out, len, 0));
+}
+
+std::int64_t splice(int fd_in, off_t off_in, int fd_out, off_t off_out, std::size_t len, unsigned flags) {
+  auto i = intercept(Call::splice);
+  if (i.error) return i.error;
+  len = std::min(len, i.max_bytes);
+  loff_t in = off_in, out = off_out;
+  return result_of(::splice(fd_in, off_in < 0 ? nullptr : &in, fd_out, off_out < 0 ? nullptr : &out, len, flags));
+}
+
+std::int64_t sendfile(int out_fd, int in_fd, off_t offset, std::size_t len) {
+  auto i = intercept(Call::sendfile);
+  if (i.error) return i.error;
+  len = std::min(len, i.max_bytes);
+  off_t off = offset;
+  return result_of(::sendfile(out_fd, in_fd, offset < 0 ? nullptr : &off, len));
+}
+
+int poll_one(int fd, short events, int timeout_ms) {
+  auto i = intercept(Call::poll);
+  if (i.error) return i.error;
+  pollfd p{fd, events, 0};
+  const int n = ::poll(&p, 1, timeout_ms);
+  if (n < 0) return -errno;
+  return n == 0 ? 0 : p.revents;
+}
+
+int openat2(int dirfd, const char* path, std::uint64_t flags, std::uint64_t mode, std::uint64_t resolve) {
+  auto i = intercept(Call::openat2);
+  if (i.error) return i.error;
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.mode = mode;
+  how.resolve = resolve;
+  return static_cast<int>(result_of(::syscall(SYS_openat2, dirfd, path, &how, sizeof how)));
 }
 
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len) {

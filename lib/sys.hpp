@@ -46,6 +46,11 @@ enum class Call : std::uint8_t {
   access,
   fadvise,
   cachestat,       // page-cache residency probe before a buffered read
+  copy_range,      // copy_file_range
+  splice,
+  sendfile,
+  poll,            // waiting for a descriptor to become writable
+  openat2,
   uring_setup,     // io_uring_queue_init_params
   uring_register,  // buffer and file registration
   count_
@@ -135,6 +140,16 @@ std::int64_t getdents64(int fd, void* buf, std::size_t len);
 int statvfs(const char* path, struct ::statvfs* out);
 int faccessat(int dirfd, const char* path, int mode, int flags);
 int fadvise(int fd, off_t offset, off_t len, int advice);
+// copy_file_range(2); an offset of -1 means the descriptor's position.
+std::int64_t copy_file_range(int fd_in, off_t off_in, int fd_out, off_t off_out, std::size_t len);
+// splice(2); an offset of -1 for a pipe (or the descriptor's position).
+std::int64_t splice(int fd_in, off_t off_in, int fd_out, off_t off_out, std::size_t len, unsigned flags);
+// sendfile(2) from in_fd at `offset` (-1: its position) to out_fd.
+std::int64_t sendfile(int out_fd, int in_fd, off_t offset, std::size_t len);
+// poll(2) for one descriptor; returns its revents, or -errno.
+int poll_one(int fd, short events, int timeout_ms);
+// openat2(2); -ENOSYS on kernels before 5.6.
+int openat2(int dirfd, const char* path, std::uint64_t flags, std::uint64_t mode, std::uint64_t resolve);
 // Pages of [offset, offset + len) not in the page cache (cachestat(2), Linux 6.5),
 // or -errno: -ENOSYS on older kernels.
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len);

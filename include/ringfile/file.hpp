@@ -25,6 +25,8 @@ class File;
 
 // Read or write at the file's current position (pipes, FIFOs, character devices).
 inline constexpr std::int64_t kStreamOffset = -1;
+// A length for copy_to: up to the end of the file as it is while copying.
+inline constexpr std::size_t kToEnd = static_cast<std::size_t>(-1);
 
 using IoCallback = detail::InplaceFunction<void(Result<std::size_t>)>;
 using DoneCallback = detail::InplaceFunction<void(Result<void>)>;
@@ -114,6 +116,18 @@ class RINGFILE_API File {
   // POSIX_FADV_DONTNEED to drop cached pages, ...); length 0 means to the end.
   OpHandle advise(std::int64_t offset, std::int64_t length, int advice, DoneCallback callback);
 
+  // Copies `length` bytes (kToEnd: to the end of file seen while copying, so a
+  // file that grows meanwhile is copied up to where reading found its end) from
+  // this file at `offset` to `dest` at `dest_offset`, in the kernel where it can:
+  // copy_file_range(2). Where the kernel refuses the pair (EXDEV, EOPNOTSUPP,
+  // EINVAL, ENOSYS) or copies nothing before the end (/proc and /sys report size
+  // 0), it goes on with reads and writes through the engine, and remembers that
+  // for the pair. The callback gets the bytes copied; an error after some bytes
+  // were copied gives the count, like read. Several ops in a row: no OpHandle.
+  // Both Files must stay open until the callback runs. EINVAL for a negative
+  // offset, EBADF when either File is not open, EXDEV for Files of two engines.
+  void copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length, IoCallback callback);
+
   // Waits for the file's in-flight ops, then closes the descriptor.
   OpHandle close(DoneCallback callback = {});
   // Cancels every op of this file that is queued or in flight.
@@ -168,6 +182,11 @@ class RINGFILE_API File {
   auto write_durable(const void* buffer, std::size_t length, std::int64_t offset) {
     return detail::make_awaitable<std::size_t>(
         [=, this](IoCallback cb) { write_durable(buffer, length, offset, std::move(cb)); });
+  }
+  auto copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length) {
+    return detail::make_awaitable<std::size_t>([=, this, &dest](IoCallback cb) {
+      copy_to(dest, offset, dest_offset, length, std::move(cb));
+    });
   }
   auto advise(std::int64_t offset, std::int64_t length, int advice) {
     return detail::make_awaitable<void>(

@@ -41,10 +41,20 @@ inline void write_file_atomic(Engine& engine, std::string_view path, std::string
   write_file_atomic(engine, path, std::move(data), 0666, std::move(callback));
 }
 
+// Copies `from` to `to` (created or truncated, with `from`'s permission bits less
+// the umask) with File::copy_to: in the kernel where it can, else by reads and
+// writes; files whose size lies (/proc, /sys) are copied to their end. The
+// callback gets the bytes copied. EISDIR when `from` is a directory.
+RINGFILE_API void copy_file(Engine& engine, std::string_view from, std::string_view to, IoCallback callback);
+
 // Awaitable forms. `data` is taken by value: it may be a temporary.
 inline auto read_file(Engine& engine, std::string_view path) {
   return detail::make_awaitable<std::string>(
       [&engine, path](StringCallback cb) { read_file(engine, path, std::move(cb)); });
+}
+inline auto copy_file(Engine& engine, std::string_view from, std::string_view to) {
+  return detail::make_awaitable<std::size_t>(
+      [&engine, from, to](IoCallback cb) { copy_file(engine, from, to, std::move(cb)); });
 }
 inline auto write_file(Engine& engine, std::string_view path, std::string data, mode_t mode = 0666) {
   return detail::make_awaitable<void>([&engine, path, data = std::move(data), mode](DoneCallback cb) mutable {

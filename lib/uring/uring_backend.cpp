@@ -67,6 +67,11 @@ void prep_args(io_uring_sqe* sqe, const OpArgs& a) {
     case Op::Mkdir: io_uring_prep_mkdirat(sqe, a.fd, a.path, mode); break;
     case Op::Symlink: io_uring_prep_symlinkat(sqe, a.path, a.fd, a.path2); break;
     case Op::Link: io_uring_prep_linkat(sqe, a.fd, a.path, a.fd, a.path2, a.flags); break;
+    case Op::Splice:
+      io_uring_prep_splice(sqe, a.fd, a.offset, a.fd2, a.offset2, transfer_len(a.len), SPLICE_F_MOVE);
+      break;
+    case Op::PollOut: io_uring_prep_poll_add(sqe, a.fd, POLLOUT); break;
+    case Op::OpenAt2: io_uring_prep_openat2(sqe, a.fd, a.path, a.how); break;
     default: prep_transfer(sqe, a); break;  // and ops without an opcode, which the core never sends
   }
 }
@@ -238,7 +243,8 @@ void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   std::int64_t res = cqe_res;
   if (const sys::Call call = seam_call(request->args.op); call != sys::Call::count_) res = sys::complete(call, res);
   // The seam failed an open the kernel did: close what the caller will never see.
-  if (request->args.op == Op::Open && cqe_res >= 0 && res < 0) ::close(cqe_res);
+  const bool opens = request->args.op == Op::Open || request->args.op == Op::OpenAt2;
+  if (opens && cqe_res >= 0 && res < 0) ::close(cqe_res);
   request->res = res;
   sys::trace(seam_call(request->args.op), sys::Phase::end, request->args.fd, request->args.offset, res);
   done.push_back(request);

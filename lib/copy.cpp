@@ -1,0 +1,232 @@
+// In-kernel copies: File::copy_to and fs::copy_file. copy_file_range(2) runs as
+// an op of its own (on the pool: io_uring has no opcode for it); where the kernel
+// refuses it, the copy goes on with reads and writes through the engine.
+
+#include <cerrno>
+#include <memory>
+
+#include <fcntl.h>
+
+#include "completion.hpp"
+#include "engine_access.hpp"
+#include "engine_core.hpp"
+#include "file_access.hpp"
+#include "fs_ops.hpp"
+#include "ringfile/whole_file.hpp"
+
+namespace ringfile {
+
+using detail::EngineCore;
+using detail::FileAccess;
+using detail::FileState;
+
+namespace {
+
+constexpr std::size_t kRangeChunk = 64u << 20;   // per copy_file_range: bounds the time of one op
+constexpr std::size_t kBufferChunk = 256u << 10;  // per read/write of the fallback
+
+// The kernel's ways of saying "not between these two files": copy with reads and writes.
+bool copy_range_refused(std::int64_t res) {
+  return res == -EXDEV || res == -EOPNOTSUPP || res == -EINVAL || res == -ENOSYS;
+}
+
+bool pair_refused(const FileState& src, const FileState* dst) {
+  for (const FileState* f : src.copy_range_refused_to) {
+    if (f == dst) return true;
+  }
+  return false;
+}
+
+struct CopyJob {
+  File* src;
+  File* dst;
+  std::int64_t offset;
+  std::int64_t dest_offset;
+  std::size_t left;
+  std::size_t done = 0;
+  bool by_buffer = false;
+  bool after_zero = false;  // copy_file_range said 0: a read tells end of file from a lie
+  std::unique_ptr<char[]> buffer;
+  IoCallback callback;
+
+  static void step(std::unique_ptr<CopyJob> job) {
+    if (job->left == 0) return finish(std::move(job), 0);
+    if (job->by_buffer) return read_step(std::move(job));
+    range_step(std::move(job));
+  }
+
+  static void finish(std::unique_ptr<CopyJob> job, std::int64_t res) {
+    if (!job->callback) return;
+    // Like read: bytes already copied beat a later error.
+    if (res < 0 && job->done == 0) job->callback(detail::error_of(res));
+    else job->callback(job->done);
+  }
+
+  void advance(std::size_t n) {
+    done += n;
+    left -= n;
+    offset += static_cast<std::int64_t>(n);
+    dest_offset += static_cast<std::int64_t>(n);
+  }
+
+  void fall_back(FileState* from, FileState* to) {
+    by_buffer = true;
+    if (!pair_refused(*from, to)) from->copy_range_refused_to.push_back(to);
+  }
+
+  static void range_step(std::unique_ptr<CopyJob> job) {
+    FileState* from = FileAccess::state(*job->src);
+    FileState* to = FileAccess::state(*job->dst);
+    if (!from || !from->core || !to || to->fd < 0 || to->closing) return finish(std::move(job), -EBADF);
+    EngineCore& core = *from->core;
+    const std::size_t n = std::min(job->left, kRangeChunk);
+    detail::Request* r =
+        core.make_request(detail::OpArgs::copy_range(from->fd, job->offset, to->fd, job->dest_offset, n));
+    // The destination stays open while the op may write it.
+    core.hold(to);
+    r->completion = [job = std::move(job), from, to, &core](std::int64_t res) mutable {
+      core.release(to);
+      range_done(std::move(job), from, to, res);
+    };
+    core.submit_file_op(from, r);
+  }
+
+  static void range_done(std::unique_ptr<CopyJob> job, FileState* from, FileState* to, std::int64_t res) {
+    if (res > 0) {
+      job->advance(static_cast<std::size_t>(res));
+      return step(std::move(job));
+    }
+    if (res == 0) {
+      // End of file, or a filesystem that copies nothing (/proc, /sys: size 0).
+      job->by_buffer = true;
+      job->after_zero = true;
+      return step(std::move(job));
+    }
+    if (copy_range_refused(res)) {
+      job->fall_back(from, to);
+      return step(std::move(job));
+    }
+    finish(std::move(job), res);
+  }
+
+  static void read_step(std::unique_ptr<CopyJob> job) {
+    if (!job->buffer) job->buffer = std::make_unique<char[]>(kBufferChunk);
+    CopyJob* j = job.get();
+    j->src->read(j->buffer.get(), std::min(j->left, kBufferChunk), j->offset,
+                 [job = std::move(job)](Result<std::size_t> n) mutable {
+                   if (!n) return finish(std::move(job), -n.error().value());
+                   if (*n == 0) return finish(std::move(job), 0);  // end of file as seen now
+                   if (job->after_zero) {
+                     // copy_file_range's 0 was not the end: never ask it again for this pair.
+                     job->after_zero = false;
+                     job->fall_back(FileAccess::state(*job->src), FileAccess::state(*job->dst));
+                   }
+                   write_step(std::move(job), *n);
+                 });
+  }
+
+  static void write_step(std::unique_ptr<CopyJob> job, std::size_t n) {
+    CopyJob* j = job.get();
+    j->dst->write_all(j->buffer.get(), n, j->dest_offset, [job = std::move(job), n](Result<std::size_t> w) mutable {
+      if (!w) return finish(std::move(job), -w.error().value());
+      job->advance(n);
+      step(std::move(job));
+    });
+  }
+};
+
+// A callback with no engine to wait on (a detached File) runs at once.
+int copy_args_error(const File& src, const File& dst, std::int64_t offset, std::int64_t dest_offset) {
+  if (offset < 0 || dest_offset < 0) return EINVAL;
+  if (!src.is_open() || !dst.is_open()) return EBADF;
+  if (FileAccess::core(src) != FileAccess::core(dst)) return EXDEV;
+  return 0;
+}
+
+}  // namespace
+
+void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length,
+                   IoCallback callback) {
+  EngineCore* core = FileAccess::core(*this);
+  if (core && core->rejects_foreign(callback)) return;
+  auto job = std::make_unique<CopyJob>(CopyJob{this, &dest, offset, dest_offset, length, 0, false, false, {}, {}});
+  job->callback = std::move(callback);
+  if (int err = copy_args_error(*this, dest, offset, dest_offset)) {
+    if (!core) return CopyJob::finish(std::move(job), -err);
+    // Through the engine, like every other op's error: the callback runs in a poll.
+    detail::Request* r = core->make_request(detail::OpArgs::nop());
+    r->completion = [job = std::move(job)](std::int64_t res) mutable { CopyJob::finish(std::move(job), res); };
+    core->fail(r, err);
+    return;
+  }
+  job->by_buffer = pair_refused(*state_, dest.state_);
+  CopyJob::step(std::move(job));
+}
+
+namespace fs {
+
+namespace {
+
+struct CopyFile {
+  EngineCore* core;
+  std::string to;
+  File src;
+  File dst;
+  std::size_t copied = 0;
+  std::error_code error;
+  IoCallback callback;
+
+  static void opened_source(std::unique_ptr<CopyFile> self, Result<File> file) {
+    if (!file) return self->callback(file.error());
+    self->src = std::move(*file);
+    CopyFile* s = self.get();
+    s->src.stat([self = std::move(self)](Result<FileStat> st) mutable {
+      if (!st) return close_all(std::move(self), st.error());
+      if (st->is_directory()) return close_all(std::move(self), errno_code(EISDIR));
+      CopyFile* s = self.get();
+      detail::open_path(*s->core, s->to, O_WRONLY | O_CREAT | O_TRUNC, st->mode & 07777,
+                        [self = std::move(self)](Result<File> dst) mutable {
+                          if (!dst) return close_all(std::move(self), dst.error());
+                          self->dst = std::move(*dst);
+                          CopyFile* s = self.get();
+                          s->src.copy_to(s->dst, 0, 0, kToEnd, [self = std::move(self)](Result<std::size_t> n) mutable {
+                            if (n) self->copied = *n;
+                            close_all(std::move(self), n ? std::error_code{} : n.error());
+                          });
+                        });
+    });
+  }
+
+  static void close_all(std::unique_ptr<CopyFile> self, std::error_code error) {
+    self->error = error;
+    CopyFile* s = self.get();
+    if (s->src.is_open()) s->src.close();
+    if (!s->dst.is_open()) return done(std::move(self));
+    s->dst.close([self = std::move(self)](Result<void> closed) mutable {
+      // A failed close can be the first sign of a failed write (NFS, quotas).
+      if (!self->error && !closed) self->error = closed.error();
+      done(std::move(self));
+    });
+  }
+
+  static void done(std::unique_ptr<CopyFile> self) {
+    if (!self->callback) return;
+    if (self->error) self->callback(self->error);
+    else self->callback(self->copied);
+  }
+};
+
+}  // namespace
+
+void copy_file(Engine& engine, std::string_view from, std::string_view to, IoCallback callback) {
+  auto s = std::make_unique<CopyFile>();
+  s->core = &detail::EngineAccess::core(engine);
+  s->to.assign(to);
+  s->callback = std::move(callback);
+  File::open(engine, from, O_RDONLY, [s = std::move(s)](Result<File> file) mutable {
+    CopyFile::opened_source(std::move(s), std::move(file));
+  });
+}
+
+}  // namespace fs
+}  // namespace ringfile

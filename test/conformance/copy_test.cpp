@@ -1,0 +1,218 @@
+// File::copy_to and fs::copy_file on both engines: copy_file_range where the
+// kernel does it, reads and writes where it refuses, files whose size lies.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "op_helpers.hpp"
+
+namespace ringfile::test {
+namespace {
+
+using detail::sys::Call;
+
+class CopyTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    detail::sys::clear_faults();
+  }
+  void TearDown() override { detail::sys::clear_faults(); }
+
+  // Source and destination, the source holding `data`.
+  void make_pair(const std::string& data) {
+    write_plain(dir_.file("src"), data);
+    auto s = open_sync(engine(), dir_.file("src"), O_RDONLY);
+    auto d = open_sync(engine(), dir_.file("dst"), O_WRONLY | O_CREAT | O_TRUNC);
+    ASSERT_TRUE(s && d);
+    src_ = std::move(*s);
+    dst_ = std::move(*d);
+  }
+  Result<std::size_t> copy(std::int64_t off, std::int64_t dst_off, std::size_t len) {
+    return call<std::size_t>(engine(), [&](auto cb) { src_.copy_to(dst_, off, dst_off, len, std::move(cb)); });
+  }
+  std::string copied() {
+    EXPECT_TRUE(close_sync(engine(), dst_));
+    return read_plain(dir_.file("dst"));
+  }
+
+  File src_, dst_;
+};
+
+TEST_P(CopyTest, CopiesTheWholeFileInTheKernel) {
+  const std::string data = random_bytes(3 * 1024 * 1024 + 17, 11);
+  make_pair(data);
+  count_syscalls();
+  auto n = copy(0, 0, kToEnd);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_GE(detail::sys::calls(Call::copy_range), 1u);
+  // copy_file_range works here: no fallback but the one read that confirms its 0 is the end.
+  EXPECT_LE(detail::sys::calls(Call::read) + detail::sys::calls(Call::read_nowait), 1u);
+  EXPECT_EQ(detail::sys::calls(Call::write), 0u);
+  EXPECT_EQ(copied(), data);
+}
+
+TEST_P(CopyTest, CopiesARangeBetweenOffsets) {
+  const std::string data = random_bytes(100000, 12);
+  make_pair(data);
+  auto n = copy(1000, 500, 50000);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, 50000u);
+  const std::string out = copied();
+  ASSERT_EQ(out.size(), 50500u);
+  EXPECT_EQ(out.substr(500), data.substr(1000, 50000));
+  EXPECT_EQ(out.substr(0, 500), std::string(500, '\0'));
+}
+
+TEST_P(CopyTest, StopsAtEndOfFile) {
+  make_pair("short");
+  auto n = copy(2, 0, 1000);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 3u);
+  EXPECT_EQ(copied(), "ort");
+}
+
+// Each errno the kernel uses to refuse copy_file_range between two files falls
+// back to reads and writes, and the pair remembers it.
+TEST_P(CopyTest, RefusalsFallBackToReadsAndWritesAndAreRemembered) {
+  for (int err : {EXDEV, EOPNOTSUPP, EINVAL, ENOSYS}) {
+    SCOPED_TRACE(strerrorname_np(err));
+    const std::string data = random_bytes(700000, static_cast<std::uint32_t>(err));
+    make_pair(data);
+    detail::sys::clear_faults();
+    detail::sys::inject(fault(Call::copy_range, 1, 1, -err));
+    auto n = copy(0, 0, kToEnd);
+    ASSERT_TRUE(n) << n.error().message();
+    EXPECT_EQ(*n, data.size());
+    EXPECT_EQ(detail::sys::calls(Call::copy_range), 1u);
+    // The same pair again: straight to reads and writes.
+    auto again = copy(0, 0, kToEnd);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(detail::sys::calls(Call::copy_range), 1u) << "the refusal was not remembered for the pair";
+    EXPECT_EQ(copied(), data);
+  }
+}
+
+TEST_P(CopyTest, AZeroBeforeEndOfFileIsNotTakenForTheEnd) {
+  const std::string data = random_bytes(300000, 13);
+  make_pair(data);
+  detail::sys::inject(fault(Call::copy_range, 1, 1, 0, std::size_t{0}));
+  auto n = copy(0, 0, kToEnd);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_EQ(copied(), data);
+}
+
+TEST_P(CopyTest, InterruptionsAndShortCopiesLoseNoBytes) {
+  const std::string data = random_bytes(200000, 14);
+  make_pair(data);
+  detail::sys::inject(fault(Call::copy_range, 1, 1, -EINTR));
+  detail::sys::inject(fault(Call::copy_range, 2, 1, -EAGAIN));
+  detail::sys::inject(fault(Call::copy_range, 3, 4, 0, std::size_t{4096}));
+  auto n = copy(0, 0, kToEnd);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_EQ(copied(), data);
+}
+
+TEST_P(CopyTest, AnIoErrorIsReported) {
+  make_pair(random_bytes(5000, 15));
+  detail::sys::inject(fault(Call::copy_range, 1, 1, -EIO));
+  auto n = copy(0, 0, kToEnd);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error(), std::errc::io_error);
+}
+
+TEST_P(CopyTest, AFileThatGrowsIsCopiedToTheEndSeenWhileReading) {
+  const std::string data = random_bytes(600000, 16);
+  make_pair(data);
+  detail::sys::inject(fault(Call::copy_range, 1, 1, -EXDEV));  // the read/write path, in chunks
+  std::optional<Result<std::size_t>> done;
+  src_.copy_to(dst_, 0, 0, kToEnd, [&](Result<std::size_t> r) { done.emplace(r); });
+  // Appended after the copy started, before it reaches the end.
+  const std::string more = random_bytes(5000, 17);
+  const int fd = ::open(dir_.file("src").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_EQ(::write(fd, more.data(), more.size()), static_cast<ssize_t>(more.size()));
+  ::close(fd);
+  auto n = await(engine(), done);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size() + more.size());
+  EXPECT_EQ(copied(), data + more);
+}
+
+TEST_P(CopyTest, ProcFilesWhoseSizeIsZeroAreCopiedByteForByte) {
+  for (const char* path : {"/proc/version", "/proc/self/status", "/sys/kernel/mm/transparent_hugepage/enabled"}) {
+    SCOPED_TRACE(path);
+    if (::access(path, R_OK) != 0) continue;
+    const std::string expected = read_plain(path);
+    ASSERT_FALSE(expected.empty());
+    auto n = call<std::size_t>(engine(), [&](auto cb) { fs::copy_file(engine(), path, dir_.file("proc"), std::move(cb)); });
+    ASSERT_TRUE(n) << n.error().message();
+    const std::string out = read_plain(dir_.file("proc"));
+    if (std::string(path) == "/proc/self/status") {
+      EXPECT_EQ(out.substr(0, out.find('\n')), expected.substr(0, expected.find('\n')));  // the first line: its name
+      EXPECT_GT(out.size(), 100u);
+    } else {
+      EXPECT_EQ(out, expected);
+    }
+    EXPECT_EQ(*n, out.size());
+  }
+}
+
+TEST_P(CopyTest, CopyFileKeepsPermissionBitsAndRefusesDirectories) {
+  write_plain(dir_.file("script"), "#!/bin/sh\n");
+  ASSERT_EQ(::chmod(dir_.file("script").c_str(), 0750), 0);
+  auto n = call<std::size_t>(engine(), [&](auto cb) {
+    fs::copy_file(engine(), dir_.file("script"), dir_.file("copy"), std::move(cb));
+  });
+  ASSERT_TRUE(n);
+  struct stat st {};
+  ASSERT_EQ(::stat(dir_.file("copy").c_str(), &st), 0);
+  const mode_t mask = ::umask(022);
+  ::umask(mask);
+  EXPECT_EQ(st.st_mode & 0777, 0750u & ~mask);
+  auto dir = call<std::size_t>(engine(), [&](auto cb) { fs::copy_file(engine(), dir_.file(""), dir_.file("d"), std::move(cb)); });
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error(), std::errc::is_a_directory);
+  auto missing = call<std::size_t>(engine(), [&](auto cb) { fs::copy_file(engine(), dir_.file("none"), dir_.file("d"), std::move(cb)); });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), std::errc::no_such_file_or_directory);
+}
+
+TEST_P(CopyTest, BadInputFailsBeforeAnySyscall) {
+  make_pair("data");
+  count_syscalls();
+  auto negative = copy(-1, 0, 4);
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error(), std::errc::invalid_argument);
+  auto negative_dest = copy(0, -7, 4);
+  ASSERT_FALSE(negative_dest);
+  EXPECT_EQ(negative_dest.error(), std::errc::invalid_argument);
+  File closed;
+  auto to_closed = call<std::size_t>(engine(), [&](auto cb) { src_.copy_to(closed, 0, 0, 4, std::move(cb)); });
+  ASSERT_FALSE(to_closed);
+  EXPECT_EQ(to_closed.error(), std::errc::bad_file_descriptor);
+  EXPECT_EQ(detail::sys::calls(Call::copy_range), 0u);
+  EXPECT_EQ(detail::sys::calls(Call::read), 0u);
+}
+
+TEST_P(CopyTest, AwaitableForms) {
+  const std::string data = random_bytes(10000, 18);
+  make_pair(data);
+  auto n = await_op(engine(), src_.copy_to(dst_, 0, 0, kToEnd));
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_EQ(copied(), data);
+  auto m = await_op(engine(), fs::copy_file(engine(), dir_.file("src"), dir_.file("again")));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(read_plain(dir_.file("again")), data);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CopyTest, ::testing::ValuesIn(engines_under_test()), backend_name);
+
+}  // namespace
+}  // namespace ringfile::test
