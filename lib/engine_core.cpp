@@ -126,6 +126,7 @@ void EngineCore::start_in_backend(Request* head) {
     ++in_backend_;
   }
   router_.start(head);
+  unflushed_ = true;
 }
 
 void EngineCore::fill_backend() {
@@ -182,10 +183,21 @@ Result<void> EngineCore::flush() {
   if (!on_owner_thread()) return foreign_thread();
   fill_backend();
   router_.flush();
+  unflushed_ = false;
   return {};
 }
 
+// Hands the executors what callbacks started; a turn that started nothing (every
+// op finished on the fast path) skips it.
+void EngineCore::flush_started() {
+  fill_backend();
+  if (!unflushed_) return;
+  unflushed_ = false;
+  router_.flush();
+}
+
 bool EngineCore::resubmit_if_needed(Request* r) {
+  if (r->res >= 0 && !r->exact) return false;  // the common case
   // A chain member cannot be rerun alone: its partner already ran or was cancelled.
   if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_ || r->link_next || r->link_tail) return false;
   // close() releases the descriptor even when it fails: a retry could close a
@@ -232,7 +244,7 @@ void EngineCore::complete(Request* r) {
   ++stats_.completed;
   if (FileState* file = r->file) {
     if (r->args.op != Op::Close) {
-      file_op_finished(file);
+      if (--file->in_flight == 0 && file->deferred_close) start_deferred_close(file);
     } else {
       file->fd = -1;
       if (!file->has_handle) free_file(file);
@@ -286,6 +298,7 @@ Result<std::size_t> EngineCore::poll() {
   // with the kernel or the workers by then.
   fill_backend();
   router_.flush();
+  unflushed_ = false;
   return n;
 }
 
@@ -295,8 +308,7 @@ Result<std::size_t> EngineCore::wait(std::chrono::nanoseconds timeout) {
   RequestQueue done;
   std::size_t n = deliver_ready(done);
   if (n > 0 || timeout == std::chrono::nanoseconds(0)) {
-    fill_backend();
-    router_.flush();
+    flush_started();
     return n;
   }
   const bool forever = timeout < std::chrono::nanoseconds(0);

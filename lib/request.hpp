@@ -5,10 +5,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fcntl.h>
 #include <linux/stat.h>
 #include <sys/uio.h>
 
@@ -49,9 +52,55 @@ bool is_transfer(Op op) noexcept;
 
 // The blocking work of an Op::Call request; returns a result or -errno.
 using BlockingWork = InplaceFunction<std::int64_t()>;
-// The one completion of a request: called on the owner thread with the final
-// result (>= 0 or -errno), before the request goes back to the pool.
-using Completion = InplaceFunction<void(std::int64_t), 96>;
+// The one completion of a request: called once, on the owner thread, with the
+// final result (>= 0 or -errno), before the request goes back to the pool. The
+// callable is built in place (a user's callback is moved once, into the request)
+// and destroyed as it returns.
+class Completion {
+ public:
+  static constexpr std::size_t kCapacity = 96;
+
+  Completion() noexcept = default;
+  Completion(const Completion&) = delete;
+  Completion& operator=(const Completion&) = delete;
+  ~Completion() { reset(); }
+
+  template <class F, class... A>
+  void emplace(A&&... a) {
+    static_assert(sizeof(F) <= kCapacity && alignof(F) <= alignof(std::max_align_t));
+    reset();
+    ::new (static_cast<void*>(storage_)) F(std::forward<A>(a)...);
+    call_ = [](void* s, std::int64_t res) {
+      F& f = *std::launder(static_cast<F*>(s));
+      struct Destroy {
+        F& f;
+        ~Destroy() { f.~F(); }
+      } destroy{f};
+      f(res);
+    };
+    destroy_ = [](void* s) noexcept { std::launder(static_cast<F*>(s))->~F(); };
+  }
+  template <class F>
+  void set(F&& f) {
+    emplace<std::decay_t<F>>(std::forward<F>(f));
+  }
+
+  explicit operator bool() const noexcept { return call_ != nullptr; }
+  // Calls it and destroys it (also when it throws).
+  void operator()(std::int64_t res) {
+    auto call = std::exchange(call_, nullptr);
+    call(storage_, res);
+  }
+  void reset() noexcept {
+    if (call_) destroy_(storage_);
+    call_ = nullptr;
+  }
+
+ private:
+  alignas(std::max_align_t) unsigned char storage_[kCapacity];
+  void (*call_)(void*, std::int64_t) = nullptr;
+  void (*destroy_)(void*) noexcept = nullptr;
+};
 
 // What to do: the op and its arguments, as both executors read them. A small value
 // built by the named constructors; paths, the statx buffer and blocking work live
@@ -97,6 +146,125 @@ struct OpArgs {
   static constexpr int kCwd = -100;  // AT_FDCWD
 };
 
+namespace op_args {
+
+inline OpArgs transfer(Op op, int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
+  OpArgs a;
+  a.op = op;
+  a.fd = fd;
+  a.buf = buf;
+  a.len = len;
+  a.offset = offset;
+  return a;
+}
+
+inline OpArgs vector(Op op, int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
+  OpArgs a;
+  a.op = op;
+  a.fd = fd;
+  a.iov = iov;
+  a.iovcnt = iovcnt;
+  a.offset = offset;
+  return a;
+}
+
+inline OpArgs on_path(Op op, int flags, unsigned mode) noexcept {
+  OpArgs a;
+  a.op = op;
+  a.fd = OpArgs::kCwd;
+  a.flags = flags;
+  a.mode = mode;
+  return a;
+}
+
+}  // namespace op_args
+
+inline OpArgs OpArgs::read(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
+  return op_args::transfer(Op::Read, fd, buf, len, offset);
+}
+
+inline OpArgs OpArgs::write(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept {
+  return op_args::transfer(Op::Write, fd, const_cast<void*>(buf), len, offset);
+}
+
+inline OpArgs OpArgs::readv(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
+  return op_args::vector(Op::Readv, fd, iov, iovcnt, offset);
+}
+
+inline OpArgs OpArgs::writev(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
+  return op_args::vector(Op::Writev, fd, iov, iovcnt, offset);
+}
+
+inline OpArgs OpArgs::read_fixed(int fd, void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept {
+  OpArgs a = op_args::transfer(Op::ReadFixed, fd, buf, len, offset);
+  a.buf_index = index;
+  return a;
+}
+
+inline OpArgs OpArgs::write_fixed(int fd, const void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept {
+  OpArgs a = op_args::transfer(Op::WriteFixed, fd, const_cast<void*>(buf), len, offset);
+  a.buf_index = index;
+  return a;
+}
+
+inline OpArgs OpArgs::fsync(int fd, bool data_only) noexcept {
+  OpArgs a;
+  a.op = data_only ? Op::Fdatasync : Op::Fsync;
+  a.fd = fd;
+  return a;
+}
+
+inline OpArgs OpArgs::close(int fd) noexcept {
+  OpArgs a;
+  a.op = Op::Close;
+  a.fd = fd;
+  return a;
+}
+
+inline OpArgs OpArgs::fallocate(int fd, int mode, std::int64_t offset, std::int64_t length) noexcept {
+  OpArgs a;
+  a.op = Op::Fallocate;
+  a.fd = fd;
+  a.mode = static_cast<unsigned>(mode);
+  a.offset = offset;
+  a.length = length;
+  return a;
+}
+
+inline OpArgs OpArgs::ftruncate(int fd, std::int64_t length) noexcept {
+  OpArgs a;
+  a.op = Op::Ftruncate;
+  a.fd = fd;
+  a.length = length;
+  return a;
+}
+
+inline OpArgs OpArgs::open(int flags, unsigned mode, int dirfd) noexcept {
+  OpArgs a = op_args::on_path(Op::Open, flags | O_CLOEXEC, mode);
+  a.fd = dirfd;
+  return a;
+}
+
+inline OpArgs OpArgs::statx(int dirfd, int flags, unsigned mask) noexcept {
+  OpArgs a = op_args::on_path(Op::Statx, flags, mask);
+  a.fd = dirfd;
+  a.path = "";  // with AT_EMPTY_PATH: dirfd itself
+  return a;
+}
+
+inline OpArgs OpArgs::rename(unsigned flags) noexcept { return op_args::on_path(Op::Rename, static_cast<int>(flags), 0); }
+inline OpArgs OpArgs::unlink(int flags) noexcept { return op_args::on_path(Op::Unlink, flags, 0); }
+inline OpArgs OpArgs::mkdir(unsigned mode) noexcept { return op_args::on_path(Op::Mkdir, 0, mode); }
+inline OpArgs OpArgs::symlink() noexcept { return op_args::on_path(Op::Symlink, 0, 0); }
+inline OpArgs OpArgs::link(int flags) noexcept { return op_args::on_path(Op::Link, flags, 0); }
+
+inline OpArgs OpArgs::call() noexcept {
+  OpArgs a;
+  a.op = Op::Call;
+  return a;
+}
+
+
 // The rarely used payloads, apart from the hot request. Allocated the first time a
 // request needs one and kept with it, capacity included, for its next use.
 struct RequestExtras {
@@ -107,20 +275,18 @@ struct RequestExtras {
 };
 
 struct FileState;
+struct Request;
 
 // Where a request is, so cancel() knows what to do with it.
 enum class Where : std::uint8_t { Free, Queued, Backend, Ready, Parked };
 // Which executor runs it.
 enum class Route : std::uint8_t { Primary, Pool };
 
-// One operation from submission to completion: its OpArgs and the engine's
-// bookkeeping. Requests come from the engine's pool and are reused.
-struct Request {
-  OpArgs args;
+// The engine's bookkeeping for one use of a request: plain values, all reset at once
+// when the request goes back to the pool.
+struct RequestState {
   std::int64_t res = 0;
   FileState* file = nullptr;
-  // Set by the owner, read by a pool worker deciding whether an EINTR means cancel.
-  std::atomic<bool> cancelled{false};
   Where where = Where::Free;
   Route route = Route::Primary;
   bool exact = false;         // read_exact / write_all: continue after short transfers
@@ -130,8 +296,7 @@ struct Request {
   std::uint8_t retries = 0;
   int fixed_slot = -1;        // registered-file slot for args.fd, or -1
   std::size_t done = 0;       // bytes moved by earlier rounds of this op
-  std::uint64_t serial = 0;
-  Completion completion;
+  std::uint64_t serial = 0;   // 0 when free: a stale OpHandle no longer matches
 
   // Linked ops (write then fsync): the head points at the op that runs only if the
   // head completes in full; executors take a chain as a unit (IOSQE_IO_LINK on
@@ -144,7 +309,15 @@ struct Request {
   Request* next = nullptr;       // the queue it sits in
   Request* live_prev = nullptr;  // the engine's list of requests in an executor
   Request* live_next = nullptr;
+};
 
+// One operation from submission to completion: its OpArgs, the engine's
+// bookkeeping and its completion. Requests come from the engine's pool and are reused.
+struct Request : RequestState {
+  OpArgs args;
+  // Set by the owner, read by a pool worker deciding whether an EINTR means cancel.
+  std::atomic<bool> cancelled{false};
+  Completion completion;
   std::unique_ptr<RequestExtras> extras_;  // side slot, kept across reuse
 
   RequestExtras& extras();
@@ -210,12 +383,31 @@ class RequestQueue {
 // engine lives, so steady-state ops do not touch the heap.
 class RequestPool {
  public:
-  Request* acquire(const OpArgs& args = {});
-  // Back to a fresh request (side slot kept) on the free list.
-  void release(Request* r) noexcept;
+  Request* acquire(const OpArgs& args = {}) {
+    if (!free_) [[unlikely]] grow();
+    Request* r = free_;
+    free_ = r->next;
+    r->next = nullptr;
+    r->args = args;
+    r->serial = next_serial_++;
+    return r;
+  }
+  // Back on the free list as a fresh request: the state is reset whole, so no
+  // field is forgotten; args are rewritten by acquire(); the side slot keeps its
+  // capacity.
+  void release(Request* r) noexcept {
+    static_cast<RequestState&>(*r) = RequestState{};
+    r->cancelled.store(false, std::memory_order_relaxed);
+    r->completion.reset();
+    if (r->args.work) r->args.work->reset();
+    r->next = free_;
+    free_ = r;
+  }
   std::size_t capacity() const noexcept { return chunks_.size() * kChunk; }
 
  private:
+  void grow();
+
   static constexpr std::size_t kChunk = 256;
   std::vector<std::unique_ptr<Request[]>> chunks_;
   Request* free_ = nullptr;
