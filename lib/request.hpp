@@ -146,124 +146,64 @@ struct OpArgs {
   static constexpr int kCwd = -100;  // AT_FDCWD
 };
 
-namespace op_args {
-
-inline OpArgs transfer(Op op, int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
-  OpArgs a;
-  a.op = op;
-  a.fd = fd;
-  a.buf = buf;
-  a.len = len;
-  a.offset = offset;
-  return a;
-}
-
-inline OpArgs vector(Op op, int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
-  OpArgs a;
-  a.op = op;
-  a.fd = fd;
-  a.iov = iov;
-  a.iovcnt = iovcnt;
-  a.offset = offset;
-  return a;
-}
-
-inline OpArgs on_path(Op op, int flags, unsigned mode) noexcept {
-  OpArgs a;
-  a.op = op;
-  a.fd = OpArgs::kCwd;
-  a.flags = flags;
-  a.mode = mode;
-  return a;
-}
-
-}  // namespace op_args
-
 inline OpArgs OpArgs::read(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
-  return op_args::transfer(Op::Read, fd, buf, len, offset);
+  return {.op = Op::Read, .fd = fd, .buf = buf, .len = len, .offset = offset};
 }
 
 inline OpArgs OpArgs::write(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept {
-  return op_args::transfer(Op::Write, fd, const_cast<void*>(buf), len, offset);
+  return {.op = Op::Write, .fd = fd, .buf = const_cast<void*>(buf), .len = len, .offset = offset};
 }
 
 inline OpArgs OpArgs::readv(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
-  return op_args::vector(Op::Readv, fd, iov, iovcnt, offset);
+  return {.op = Op::Readv, .fd = fd, .offset = offset, .iov = iov, .iovcnt = iovcnt};
 }
 
 inline OpArgs OpArgs::writev(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
-  return op_args::vector(Op::Writev, fd, iov, iovcnt, offset);
+  return {.op = Op::Writev, .fd = fd, .offset = offset, .iov = iov, .iovcnt = iovcnt};
 }
 
 inline OpArgs OpArgs::read_fixed(int fd, void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept {
-  OpArgs a = op_args::transfer(Op::ReadFixed, fd, buf, len, offset);
-  a.buf_index = index;
-  return a;
+  return {.op = Op::ReadFixed, .fd = fd, .buf = buf, .len = len, .offset = offset, .buf_index = index};
 }
 
-inline OpArgs OpArgs::write_fixed(int fd, const void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept {
-  OpArgs a = op_args::transfer(Op::WriteFixed, fd, const_cast<void*>(buf), len, offset);
-  a.buf_index = index;
-  return a;
+inline OpArgs OpArgs::write_fixed(int fd, const void* buf, std::size_t len, std::int64_t offset,
+                                  unsigned index) noexcept {
+  return {.op = Op::WriteFixed, .fd = fd, .buf = const_cast<void*>(buf), .len = len, .offset = offset,
+          .buf_index = index};
 }
 
 inline OpArgs OpArgs::fsync(int fd, bool data_only) noexcept {
-  OpArgs a;
-  a.op = data_only ? Op::Fdatasync : Op::Fsync;
-  a.fd = fd;
-  return a;
+  return {.op = data_only ? Op::Fdatasync : Op::Fsync, .fd = fd};
 }
 
-inline OpArgs OpArgs::close(int fd) noexcept {
-  OpArgs a;
-  a.op = Op::Close;
-  a.fd = fd;
-  return a;
-}
+inline OpArgs OpArgs::close(int fd) noexcept { return {.op = Op::Close, .fd = fd}; }
 
 inline OpArgs OpArgs::fallocate(int fd, int mode, std::int64_t offset, std::int64_t length) noexcept {
-  OpArgs a;
-  a.op = Op::Fallocate;
-  a.fd = fd;
-  a.mode = static_cast<unsigned>(mode);
-  a.offset = offset;
-  a.length = length;
-  return a;
+  return {.op = Op::Fallocate, .fd = fd, .mode = static_cast<unsigned>(mode), .offset = offset, .length = length};
 }
 
 inline OpArgs OpArgs::ftruncate(int fd, std::int64_t length) noexcept {
-  OpArgs a;
-  a.op = Op::Ftruncate;
-  a.fd = fd;
-  a.length = length;
-  return a;
+  return {.op = Op::Ftruncate, .fd = fd, .length = length};
 }
 
 inline OpArgs OpArgs::open(int flags, unsigned mode, int dirfd) noexcept {
-  OpArgs a = op_args::on_path(Op::Open, flags | O_CLOEXEC, mode);
-  a.fd = dirfd;
-  return a;
+  return {.op = Op::Open, .fd = dirfd, .flags = flags | O_CLOEXEC, .mode = mode};
 }
 
+// With AT_EMPTY_PATH and no path set, dirfd itself.
 inline OpArgs OpArgs::statx(int dirfd, int flags, unsigned mask) noexcept {
-  OpArgs a = op_args::on_path(Op::Statx, flags, mask);
-  a.fd = dirfd;
-  a.path = "";  // with AT_EMPTY_PATH: dirfd itself
-  return a;
+  return {.op = Op::Statx, .fd = dirfd, .flags = flags, .mode = mask, .path = ""};
 }
 
-inline OpArgs OpArgs::rename(unsigned flags) noexcept { return op_args::on_path(Op::Rename, static_cast<int>(flags), 0); }
-inline OpArgs OpArgs::unlink(int flags) noexcept { return op_args::on_path(Op::Unlink, flags, 0); }
-inline OpArgs OpArgs::mkdir(unsigned mode) noexcept { return op_args::on_path(Op::Mkdir, 0, mode); }
-inline OpArgs OpArgs::symlink() noexcept { return op_args::on_path(Op::Symlink, 0, 0); }
-inline OpArgs OpArgs::link(int flags) noexcept { return op_args::on_path(Op::Link, flags, 0); }
-
-inline OpArgs OpArgs::call() noexcept {
-  OpArgs a;
-  a.op = Op::Call;
-  return a;
+inline OpArgs OpArgs::rename(unsigned flags) noexcept {
+  return {.op = Op::Rename, .fd = kCwd, .flags = static_cast<int>(flags)};
 }
 
+inline OpArgs OpArgs::unlink(int flags) noexcept { return {.op = Op::Unlink, .fd = kCwd, .flags = flags}; }
+inline OpArgs OpArgs::mkdir(unsigned mode) noexcept { return {.op = Op::Mkdir, .fd = kCwd, .mode = mode}; }
+inline OpArgs OpArgs::symlink() noexcept { return {.op = Op::Symlink, .fd = kCwd}; }
+inline OpArgs OpArgs::link(int flags) noexcept { return {.op = Op::Link, .fd = kCwd, .flags = flags}; }
+inline OpArgs OpArgs::call() noexcept { return {.op = Op::Call}; }
 
 // The rarely used payloads, apart from the hot request. Allocated the first time a
 // request needs one and kept with it, capacity included, for its next use.
