@@ -97,7 +97,7 @@ void EngineCore::enqueue(Request* request) {
                                                                read_length(request->args));
     if (request->offload) {
       ++stats_.cold_reads;
-    } else if (request->args.op == Op::Read && !request->link_next && try_fast_path(request)) {
+    } else if (request->args.op == Op::Read && !request->link_next && fast_path_open() && try_fast_path(request)) {
       return;
     }
   }
@@ -148,10 +148,7 @@ void EngineCore::skip_moved(Request* r, std::size_t moved) {
 
 bool EngineCore::try_fast_path(Request* request) {
   FileState* file = request->file;
-  if (!options_.cached_read_fast_path || request->continuing || file->nowait_unsupported) return false;
-  // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
-  // once several ops are outstanding; a pool hand-off never does.
-  if (!fast_path_any_depth_ && pending_ > options_.fast_path_max_in_flight) return false;
+  if (request->continuing || file->nowait_unsupported) return false;
   const OpArgs& a = request->args;
   const std::int64_t n = sys::pread_nowait(a.fd, a.buf, a.len, a.offset);
   if (n < 0) {
@@ -220,6 +217,7 @@ bool EngineCore::resubmit_if_needed(Request* r) {
 // The core's rules for a result, in one place: cancel, continuation, chains.
 std::int64_t EngineCore::final_result(Request& r) const noexcept {
   std::int64_t res = cancel_rule(r, r.res);
+  if (r.done == 0 && !r.link_next && !r.link_tail) return res;  // the common case
   if (r.done > 0 && is_transfer(r.args.op)) {
     if (res >= 0) res += static_cast<std::int64_t>(r.done);
     else if (!r.exact) res = static_cast<std::int64_t>(r.done);  // like pread: a partial count beats the error

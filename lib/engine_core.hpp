@@ -80,6 +80,11 @@ class EngineCore {
   void enqueue(Request* request);
   void start_in_backend(Request* head);
   void fill_backend();
+  // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
+  // once several ops are outstanding; a pool hand-off never does.
+  bool fast_path_open() const noexcept {
+    return options_.cached_read_fast_path && (fast_path_any_depth_ || pending_ <= options_.fast_path_max_in_flight);
+  }
   bool try_fast_path(Request* request);
   void skip_moved(Request* request, std::size_t moved);
   std::size_t deliver(RequestQueue& done);

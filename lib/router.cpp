@@ -115,7 +115,7 @@ void Router::flush_pool() {
 // succeeds. A chain member is not re-run alone, as the kernel cancelled the rest
 // of its chain; its file remembers, so its next chain goes to the pool whole.
 bool Router::rerouted(Request* r) {
-  if (primary_is_pool_ || r->route != Route::Primary || r->cancelled.load(std::memory_order_relaxed) ||
+  if (r->res >= 0 || primary_is_pool_ || r->route != Route::Primary || r->cancelled.load(std::memory_order_relaxed) ||
       !is_refusal(r->args.op, r->res)) {
     return false;
   }
