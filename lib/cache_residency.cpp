@@ -8,7 +8,7 @@
 
 namespace ringfile::detail {
 
-bool CacheResidency::should_offload(int fd, std::int64_t offset, std::size_t len) noexcept {
+bool CacheResidency::check(int fd, std::int64_t offset, std::size_t len) noexcept {
   switch (state_) {
     case State::Unknowable:
       return false;
@@ -21,8 +21,7 @@ bool CacheResidency::should_offload(int fd, std::int64_t offset, std::size_t len
       state_ = State::New;
       return probe(fd, offset, len);
     }
-    case State::Warm:
-      if (offset < 0 || --until_sample_ > 0) return false;
+    case State::Warm:  // a sample is due (should_offload counted down)
       sample_every_ = std::min(sample_every_ * 2, kMaxSampleEvery);
       until_sample_ = sample_every_;
       return probe(fd, offset, len);

@@ -19,7 +19,11 @@ class CacheResidency {
  public:
   // Called on the owner thread before a read is started. False when the kernel
   // or the file (not a regular file) can't say: reads then behave as before.
-  bool should_offload(int fd, std::int64_t offset, std::size_t len) noexcept;
+  bool should_offload(int fd, std::int64_t offset, std::size_t len) noexcept {
+    // The common case, inline: a warm file between samples.
+    if (state_ == State::Warm && (offset < 0 || --until_sample_ > 0)) return false;
+    return state_ != State::Unknowable && check(fd, offset, len);
+  }
   // A read found uncached data some other way (preadv2(RWF_NOWAIT) said EAGAIN).
   // Returns whether that read should leave the owner thread: false for files
   // whose residency can't be known (a pipe says EAGAIN when it is empty).
@@ -31,6 +35,7 @@ class CacheResidency {
 
  private:
   enum class State : std::uint8_t { Unchecked, New, Warm, Cold, Unknowable };
+  bool check(int fd, std::int64_t offset, std::size_t len) noexcept;
   bool probe(int fd, std::int64_t offset, std::size_t len) noexcept;
   void become_cold() noexcept;
 

@@ -31,40 +31,24 @@ FileStat to_file_stat(const struct statx& s) noexcept {
   return out;
 }
 
-Completion io_completion(IoCallback callback) {
-  if (!callback) return {};
-  return [cb = std::move(callback)](std::int64_t res) mutable {
+void set_completion(Request& r, StatCallback&& callback) {
+  r.statx_buffer();
+  if (!callback) return;
+  r.completion.set([cb = std::move(callback), stx = r.args.statx_out](std::int64_t res) mutable {
     if (res < 0) cb(error_of(res));
-    else cb(static_cast<std::size_t>(res));
-  };
+    else cb(to_file_stat(*stx));
+  });
 }
 
-Completion done_completion(DoneCallback callback) {
-  if (!callback) return {};
-  return [cb = std::move(callback)](std::int64_t res) mutable {
-    if (res < 0) cb(error_of(res));
-    else cb(Result<void>{});
-  };
-}
-
-Completion stat_completion(StatCallback callback, Request& request) {
-  request.statx_buffer();
-  if (!callback) return {};
-  return [cb = std::move(callback), r = &request](std::int64_t res) mutable {
-    if (res < 0) cb(error_of(res));
-    else cb(to_file_stat(*r->args.statx_out));
-  };
-}
-
-Completion open_completion(EngineCore& core, OpenCallback callback, int open_flags) {
-  return [cb = std::move(callback), core = &core, open_flags](std::int64_t res) mutable {
+void set_open_completion(Request& r, EngineCore& core, OpenCallback&& callback, int open_flags) {
+  r.completion.set([cb = std::move(callback), core = &core, open_flags](std::int64_t res) mutable {
     if (res < 0) {
       if (cb) cb(error_of(res));
       return;
     }
     File opened = FileAccess::make(core->new_file(static_cast<int>(res), open_flags));
     if (cb) cb(std::move(opened));
-  };
+  });
 }
 
 }  // namespace ringfile::detail

@@ -24,16 +24,33 @@ inline std::error_code error_of(std::int64_t res) { return errno_code(static_cas
 
 FileStat to_file_stat(const struct statx& s) noexcept;
 
-Completion io_completion(IoCallback callback);
-Completion done_completion(DoneCallback callback);
-// Reads the result from `request`'s statx buffer, which the completion runs before
-// the request is reused.
-Completion stat_completion(StatCallback callback, Request& request);
-// The opened descriptor becomes a File of `core` (closed again if nobody takes it).
-Completion open_completion(EngineCore& core, OpenCallback callback, int open_flags);
+// The user's callback, moved once into the request, and how res becomes its Result.
+struct IoDelivery {
+  IoCallback cb;
+  void operator()(std::int64_t res) {
+    if (res < 0) cb(error_of(res));
+    else cb(static_cast<std::size_t>(res));
+  }
+};
 
-inline Completion completion_for(IoCallback&& cb, Request&) { return io_completion(std::move(cb)); }
-inline Completion completion_for(DoneCallback&& cb, Request&) { return done_completion(std::move(cb)); }
-inline Completion completion_for(StatCallback&& cb, Request& r) { return stat_completion(std::move(cb), r); }
+struct DoneDelivery {
+  DoneCallback cb;
+  void operator()(std::int64_t res) {
+    if (res < 0) cb(error_of(res));
+    else cb(Result<void>{});
+  }
+};
+
+// An empty callback leaves the completion empty.
+inline void set_completion(Request& r, IoCallback&& cb) {
+  if (cb) r.completion.emplace<IoDelivery>(std::move(cb));
+}
+inline void set_completion(Request& r, DoneCallback&& cb) {
+  if (cb) r.completion.emplace<DoneDelivery>(std::move(cb));
+}
+// Points the request's args at its statx buffer, read when the completion runs.
+void set_completion(Request& r, StatCallback&& cb);
+// The opened descriptor becomes a File of `core` (closed again if nobody takes it).
+void set_open_completion(Request& r, EngineCore& core, OpenCallback&& cb, int open_flags);
 
 }  // namespace ringfile::detail

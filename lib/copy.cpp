@@ -84,10 +84,10 @@ struct CopyJob {
         core.make_request(detail::OpArgs::copy_range(from->fd, job->offset, to->fd, job->dest_offset, n));
     // The destination stays open while the op may write it.
     core.hold(to);
-    r->completion = [job = std::move(job), from, to, &core](std::int64_t res) mutable {
+    r->completion.set([job = std::move(job), from, to, &core](std::int64_t res) mutable {
       core.release(to);
       range_done(std::move(job), from, to, res);
-    };
+    });
     core.submit_file_op(from, r);
   }
 
@@ -155,7 +155,7 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
     if (!core) return CopyJob::finish(std::move(job), -err);
     // Through the engine, like every other op's error: the callback runs in a poll.
     detail::Request* r = core->make_request(detail::OpArgs::nop());
-    r->completion = [job = std::move(job)](std::int64_t res) mutable { CopyJob::finish(std::move(job), res); };
+    r->completion.set([job = std::move(job)](std::int64_t res) mutable { CopyJob::finish(std::move(job), res); });
     core->fail(r, err);
     return;
   }

@@ -97,7 +97,7 @@ void EngineCore::enqueue(Request* request) {
                                                                read_length(request->args));
     if (request->offload) {
       ++stats_.cold_reads;
-    } else if (request->args.op == Op::Read && !request->link_next && try_fast_path(request)) {
+    } else if (request->args.op == Op::Read && !request->link_next && fast_path_open() && try_fast_path(request)) {
       return;
     }
   }
@@ -126,6 +126,7 @@ void EngineCore::start_in_backend(Request* head) {
     ++in_backend_;
   }
   router_.start(head);
+  unflushed_ = true;
 }
 
 void EngineCore::fill_backend() {
@@ -147,10 +148,7 @@ void EngineCore::skip_moved(Request* r, std::size_t moved) {
 
 bool EngineCore::try_fast_path(Request* request) {
   FileState* file = request->file;
-  if (!options_.cached_read_fast_path || request->continuing || file->nowait_unsupported) return false;
-  // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
-  // once several ops are outstanding; a pool hand-off never does.
-  if (!fast_path_any_depth_ && pending_ > options_.fast_path_max_in_flight) return false;
+  if (request->continuing || file->nowait_unsupported) return false;
   const OpArgs& a = request->args;
   const std::int64_t n = sys::pread_nowait(a.fd, a.buf, a.len, a.offset);
   if (n < 0) {
@@ -182,10 +180,21 @@ Result<void> EngineCore::flush() {
   if (!on_owner_thread()) return foreign_thread();
   fill_backend();
   router_.flush();
+  unflushed_ = false;
   return {};
 }
 
+// Hands the executors what callbacks started; a turn that started nothing (every
+// op finished on the fast path) skips it.
+void EngineCore::flush_started() {
+  fill_backend();
+  if (!unflushed_) return;
+  unflushed_ = false;
+  router_.flush();
+}
+
 bool EngineCore::resubmit_if_needed(Request* r) {
+  if (r->res >= 0 && !r->exact) return false;  // the common case
   // A chain member cannot be rerun alone: its partner already ran or was cancelled.
   if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_ || r->link_next || r->link_tail) return false;
   // close() releases the descriptor even when it fails: a retry could close a
@@ -210,6 +219,7 @@ bool EngineCore::resubmit_if_needed(Request* r) {
 // The core's rules for a result, in one place: cancel, continuation, chains.
 std::int64_t EngineCore::final_result(Request& r) const noexcept {
   std::int64_t res = cancel_rule(r, r.res);
+  if (r.done == 0 && !r.link_next && !r.link_tail) return res;  // the common case
   if (r.done > 0 && is_transfer(r.args.op)) {
     if (res >= 0) res += static_cast<std::int64_t>(r.done);
     else if (!r.exact) res = static_cast<std::int64_t>(r.done);  // like pread: a partial count beats the error
@@ -234,7 +244,7 @@ void EngineCore::complete(Request* r) {
   ++stats_.completed;
   if (FileState* file = r->file) {
     if (r->args.op != Op::Close) {
-      file_op_finished(file);
+      if (--file->in_flight == 0 && file->deferred_close) start_deferred_close(file);
     } else {
       file->fd = -1;
       if (!file->has_handle) free_file(file);
@@ -288,6 +298,7 @@ Result<std::size_t> EngineCore::poll() {
   // with the kernel or the workers by then.
   fill_backend();
   router_.flush();
+  unflushed_ = false;
   return n;
 }
 
@@ -297,8 +308,7 @@ Result<std::size_t> EngineCore::wait(std::chrono::nanoseconds timeout) {
   RequestQueue done;
   std::size_t n = deliver_ready(done);
   if (n > 0 || timeout == std::chrono::nanoseconds(0)) {
-    fill_backend();
-    router_.flush();
+    flush_started();
     return n;
   }
   const bool forever = timeout < std::chrono::nanoseconds(0);

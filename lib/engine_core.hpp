@@ -80,7 +80,7 @@ class EngineCore {
   }
   void release(FileState* file) {
     --pending_;
-    file_op_finished(file);
+    if (--file->in_flight == 0 && file->deferred_close) start_deferred_close(file);
   }
 
  private:
@@ -90,6 +90,11 @@ class EngineCore {
   void enqueue(Request* request);
   void start_in_backend(Request* head);
   void fill_backend();
+  // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
+  // once several ops are outstanding; a pool hand-off never does.
+  bool fast_path_open() const noexcept {
+    return options_.cached_read_fast_path && (fast_path_any_depth_ || pending_ <= options_.fast_path_max_in_flight);
+  }
   bool try_fast_path(Request* request);
   void skip_moved(Request* request, std::size_t moved);
   std::size_t deliver(RequestQueue& done);
@@ -99,7 +104,8 @@ class EngineCore {
   bool resubmit_if_needed(Request* request);
   std::int64_t final_result(Request& request) const noexcept;
   void complete(Request* request);
-  void file_op_finished(FileState* file);
+  void start_deferred_close(FileState* file);  // its last op finished
+  void flush_started();
   void start_close(FileState* file, Request* close_request);
   void cancel_matching(FileState* file);  // null: every file
   void free_file(FileState* file);
@@ -120,6 +126,7 @@ class EngineCore {
   std::size_t in_backend_ = 0;
   std::size_t pending_ = 0;  // accepted and not yet delivered
   bool shutting_down_ = false;
+  bool unflushed_ = false;  // started since the executors were last flushed
 
   FileState* files_ = nullptr;
   PostedQueue posted_;
@@ -127,14 +134,19 @@ class EngineCore {
 };
 
 template <class Callback>
-bool EngineCore::rejects_foreign(Callback& callback) {
-  if (on_owner_thread()) return false;
+[[gnu::noinline]] void reject_foreign(EngineCore& core, Callback& callback) {
   assert(!"ringfile used from a thread that does not own its engine");
   // std::function needs a copyable target; the callbacks are move-only.
   auto boxed = std::make_shared<std::decay_t<Callback>>(std::move(callback));
-  post([boxed] {
+  core.post([boxed] {
     if (*boxed) (*boxed)(errno_code(EPERM));
   });
+}
+
+template <class Callback>
+bool EngineCore::rejects_foreign(Callback& callback) {
+  if (on_owner_thread()) [[likely]] return false;
+  reject_foreign(*this, callback);
   return true;
 }
 

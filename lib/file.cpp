@@ -73,34 +73,29 @@ int check_vector(const FileState& file, const iovec* iov, int iovcnt, std::int64
 
 // Shared front half of every file op: engine present, right thread, request
 // built with its completion. `fill` checks the arguments (returning an errno to
-// fail with) and sets the request's OpArgs.
+// fail with) and adds what OpArgs can't carry.
 template <class Callback, class Fill>
-OpHandle file_op(FileState* state, Callback&& callback, Fill&& fill) {
+OpHandle file_op(FileState* state, const OpArgs& args, Callback&& callback, Fill&& fill) {
   if (!state || !state->core) return fail_detached(callback);
   EngineCore& core = *state->core;
   if (core.rejects_foreign(callback)) return {};
-  Request* r = core.make_request(OpArgs::nop());
-  r->completion = detail::completion_for(std::move(callback), *r);
+  Request* r = core.make_request(args);
+  detail::set_completion(*r, std::move(callback));
   if (state->fd < 0 || state->closing) return core.fail(r, EBADF);
   if (int err = fill(*r)) return core.fail(r, err);
   return core.submit_file_op(state, r);
 }
 
 OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&& callback) {
-  return file_op(state, std::move(callback), [&](Request& r) {
-    if (int err = check_buffer(*state, args.buf, args.len, args.offset)) return err;
-    r.args = args;
+  return file_op(state, args, std::move(callback), [&](Request& r) {
     r.exact = exact;
-    return 0;
+    return check_buffer(*state, args.buf, args.len, args.offset);
   });
 }
 
 OpHandle vector_transfer(FileState* state, const OpArgs& args, IoCallback&& callback) {
-  return file_op(state, std::move(callback), [&](Request& r) {
-    if (int err = check_vector(*state, args.iov, args.iovcnt, args.offset)) return err;
-    r.args = args;
-    return 0;
-  });
+  return file_op(state, args, std::move(callback),
+                 [&](Request&) { return check_vector(*state, args.iov, args.iovcnt, args.offset); });
 }
 
 int fd_of(const FileState* state) { return state ? state->fd : -1; }
@@ -195,7 +190,7 @@ OpHandle File::write_then_fsync(const void* buffer, std::size_t length, std::int
   EngineCore& core = *state_->core;
   if (core.rejects_foreign(callback)) return {};
   Request* sync = core.make_request(OpArgs::fsync(state_->fd, data_only));
-  sync->completion = detail::io_completion(std::move(callback));
+  detail::set_completion(*sync, std::move(callback));
   if (state_->fd < 0 || state_->closing) return core.fail(sync, EBADF);
   if (int err = check_buffer(*state_, buffer, length, offset)) return core.fail(sync, err);
   Request* write = core.make_request(OpArgs::write(state_->fd, buffer, length, offset));
@@ -211,63 +206,50 @@ OpHandle File::write_durable(const void* buffer, std::size_t length, std::int64_
   Request* r = core.make_request(OpArgs::write(state_->fd, buffer, length, offset));
   int err = state_->fd < 0 || state_->closing ? EBADF : check_buffer(*state_, buffer, length, offset);
   if (err) {
-    r->completion = detail::io_completion(std::move(callback));
+    detail::set_completion(*r, std::move(callback));
     return core.fail(r, err);
   }
   r->exact = true;
   FileState* file = state_;
   core.hold(file);
   file->group_commit.write_started();
-  r->completion = [file, cb = std::move(callback)](std::int64_t res) mutable {
+  r->completion.set([file, cb = std::move(callback)](std::int64_t res) mutable {
     file->group_commit.write_done(*file, res, std::move(cb));
-  };
+  });
   return core.submit_file_op(file, r);
 }
 
 OpHandle File::fsync(DoneCallback callback) {
-  return file_op(state_, std::move(callback), [this](Request& r) {
-    r.args = OpArgs::fsync(state_->fd);
-    return 0;
-  });
+  return file_op(state_, OpArgs::fsync(fd_of(state_)), std::move(callback), [](Request&) { return 0; });
 }
 
 OpHandle File::fdatasync(DoneCallback callback) {
-  return file_op(state_, std::move(callback), [this](Request& r) {
-    r.args = OpArgs::fsync(state_->fd, true);
-    return 0;
-  });
+  return file_op(state_, OpArgs::fsync(fd_of(state_), true), std::move(callback), [](Request&) { return 0; });
 }
 
 OpHandle File::stat(StatCallback callback) {
-  return file_op(state_, std::move(callback), [this](Request& r) {
-    r.args = OpArgs::statx(state_->fd, AT_EMPTY_PATH, detail::kStatMask);
-    r.statx_buffer();
-    return 0;
-  });
+  // statx(fd, "", AT_EMPTY_PATH); the completion gives the request its buffer.
+  return file_op(state_, OpArgs::statx(fd_of(state_), AT_EMPTY_PATH, detail::kStatMask), std::move(callback),
+                 [](Request&) { return 0; });
 }
 
 OpHandle File::fallocate(int mode, std::int64_t offset, std::int64_t length, DoneCallback callback) {
-  return file_op(state_, std::move(callback), [&](Request& r) {
-    if (offset < 0 || length <= 0) return EINVAL;
-    if (length > std::numeric_limits<std::int64_t>::max() - offset) return EFBIG;
-    r.args = OpArgs::fallocate(state_->fd, mode, offset, length);
-    return 0;
-  });
+  return file_op(state_, OpArgs::fallocate(fd_of(state_), mode, offset, length), std::move(callback),
+                 [&](Request&) {
+                   if (offset < 0 || length <= 0) return EINVAL;
+                   return length > std::numeric_limits<std::int64_t>::max() - offset ? EFBIG : 0;
+                 });
 }
 
 OpHandle File::truncate(std::int64_t length, DoneCallback callback) {
-  return file_op(state_, std::move(callback), [&](Request& r) {
-    if (length < 0) return EINVAL;
-    r.args = OpArgs::ftruncate(state_->fd, length);
-    return 0;
-  });
+  return file_op(state_, OpArgs::ftruncate(fd_of(state_), length), std::move(callback),
+                 [&](Request&) { return length < 0 ? EINVAL : 0; });
 }
 
 OpHandle File::advise(std::int64_t offset, std::int64_t length, int advice, DoneCallback callback) {
-  return file_op(state_, std::move(callback), [&](Request& r) {
+  return file_op(state_, OpArgs::call(), std::move(callback), [&](Request& r) {
     if (offset < 0 || length < 0) return EINVAL;
     const int fd = state_->fd;
-    r.args = OpArgs::call();
     r.set_work([fd, offset, length, advice] { return std::int64_t{detail::sys::fadvise(fd, offset, length, advice)}; });
     return 0;
   });
@@ -278,7 +260,7 @@ OpHandle File::close(DoneCallback callback) {
   EngineCore& core = *state_->core;
   if (core.rejects_foreign(callback)) return {};
   Request* r = core.make_request(OpArgs::close(state_->fd));
-  r->completion = detail::done_completion(std::move(callback));
+  detail::set_completion(*r, std::move(callback));
   if (state_->fd < 0 || state_->closing) return core.fail(r, EBADF);
   return core.close_file(state_, r);
 }

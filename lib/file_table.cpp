@@ -70,8 +70,7 @@ void EngineCore::start_close(FileState* file, Request* close_request) {
   enqueue(close_request);
 }
 
-void EngineCore::file_op_finished(FileState* file) {
-  if (--file->in_flight > 0 || !file->deferred_close) return;
+void EngineCore::start_deferred_close(FileState* file) {
   start_close(file, std::exchange(file->deferred_close, nullptr));
 }
 

@@ -18,7 +18,6 @@
 
 namespace ringfile::fs {
 
-using detail::Completion;
 using detail::EngineAccess;
 using detail::EngineCore;
 using detail::error_of;
@@ -43,10 +42,11 @@ int check_paths(std::string_view a, std::string_view b) {
 
 // Submits a path op whose arguments passed `err`'s checks (0), with paths copied
 // into the request.
-OpHandle submit_path(EngineCore& core, const OpArgs& args, Completion completion, int err,
-                     std::string_view path, std::string_view path2 = {}) {
+template <class F>
+OpHandle submit_path(EngineCore& core, const OpArgs& args, F&& completion, int err, std::string_view path,
+                     std::string_view path2 = {}) {
   Request* r = core.make_request(args);
-  r->completion = std::move(completion);
+  r->completion.set(std::forward<F>(completion));
   if (err) return core.fail(r, err);
   r->set_paths(path, path2);
   if (args.op == detail::Op::Statx) r->statx_buffer();
@@ -59,7 +59,7 @@ OpHandle path_op(EngineCore& core, const OpArgs& args, Callback&& callback, int 
                  std::string_view path2 = {}) {
   if (core.rejects_foreign(callback)) return {};
   Request* r = core.make_request(args);
-  r->completion = detail::completion_for(std::move(callback), *r);
+  detail::set_completion(*r, std::move(callback));
   if (err) return core.fail(r, err);
   r->set_paths(path, path2);
   return core.submit(r);
@@ -80,7 +80,7 @@ OpHandle call_op(EngineCore& core, std::unique_ptr<State> state) {
       return -ENOMEM;
     }
   });
-  r->completion = [state = std::move(state)](std::int64_t res) { state->finish(res); };
+  r->completion.set([state = std::move(state)](std::int64_t res) { state->finish(res); });
   return core.submit(r);
 }
 
@@ -90,7 +90,7 @@ bool reject_early(EngineCore& core, Callback& callback, int err, OpHandle& out) 
   if (core.rejects_foreign(callback)) return true;
   if (err) {
     Request* r = core.make_request(OpArgs::nop());
-    r->completion = [cb = std::move(callback)](std::int64_t res) mutable { cb(error_of(res)); };
+    r->completion.set([cb = std::move(callback)](std::int64_t res) mutable { cb(error_of(res)); });
     out = core.fail(r, err);
     return true;
   }
@@ -284,13 +284,13 @@ struct MakeDirs {
     const std::string_view prefix = std::string_view(s.path).substr(0, s.ends[s.next]);
     EngineCore& core = *s.core;
     Request* r = core.make_request(OpArgs::statx(OpArgs::kCwd, 0, STATX_TYPE));
-    r->completion = [self = std::move(self), r](std::int64_t got) mutable {
+    r->completion.set([self = std::move(self), r](std::int64_t got) mutable {
       if (got >= 0 && S_ISDIR(r->args.statx_out->stx_mode)) {
         advance(std::move(self));
       } else {
         self->callback(errno_code(self->error));
       }
-    };
+    });
     r->set_paths(prefix);
     r->statx_buffer();
     core.submit(r);
@@ -420,7 +420,7 @@ namespace ringfile::detail {
 OpHandle open_path(EngineCore& core, std::string_view path, int flags, mode_t mode, OpenCallback callback) {
   if (core.rejects_foreign(callback)) return {};
   Request* r = core.make_request(OpArgs::open(flags, mode));
-  r->completion = open_completion(core, std::move(callback), r->args.flags);
+  set_open_completion(*r, core, std::move(callback), r->args.flags);
   if (int err = fs::check_path(path)) return core.fail(r, err);
   r->set_paths(path);
   return core.submit(r);

@@ -36,7 +36,7 @@ void GroupCommit::start_sync(FileState& file) {
   covered_.swap(waiting_);
   EngineCore& core = *file.core;
   Request* sync = core.make_request(OpArgs::fsync(file.fd, true));
-  sync->completion = [this, f = &file](std::int64_t res) { sync_done(*f, res); };
+  sync->completion.set([this, f = &file](std::int64_t res) { sync_done(*f, res); });
   // Not submit_file_op: a close the user asked for meanwhile waits for this sync
   // (the writes' holds keep it parked), so the file being "closing" is no refusal.
   sync->file = &file;

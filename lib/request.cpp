@@ -1,7 +1,5 @@
 #include "request.hpp"
 
-#include <fcntl.h>
-
 namespace ringfile::detail {
 
 const char* to_string(Op op) noexcept {
@@ -66,172 +64,6 @@ bool is_transfer(Op op) noexcept {
   return op == Op::Read || op == Op::Write || op == Op::ReadFixed || op == Op::WriteFixed;
 }
 
-namespace {
-
-OpArgs transfer(Op op, int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
-  OpArgs a;
-  a.op = op;
-  a.fd = fd;
-  a.buf = buf;
-  a.len = len;
-  a.offset = offset;
-  return a;
-}
-
-OpArgs vector(Op op, int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
-  OpArgs a;
-  a.op = op;
-  a.fd = fd;
-  a.iov = iov;
-  a.iovcnt = iovcnt;
-  a.offset = offset;
-  return a;
-}
-
-OpArgs on_path(Op op, int flags, unsigned mode) noexcept {
-  OpArgs a;
-  a.op = op;
-  a.fd = OpArgs::kCwd;
-  a.flags = flags;
-  a.mode = mode;
-  return a;
-}
-
-}  // namespace
-
-OpArgs OpArgs::read(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
-  return transfer(Op::Read, fd, buf, len, offset);
-}
-
-OpArgs OpArgs::write(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept {
-  return transfer(Op::Write, fd, const_cast<void*>(buf), len, offset);
-}
-
-OpArgs OpArgs::readv(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
-  return vector(Op::Readv, fd, iov, iovcnt, offset);
-}
-
-OpArgs OpArgs::writev(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
-  return vector(Op::Writev, fd, iov, iovcnt, offset);
-}
-
-OpArgs OpArgs::read_fixed(int fd, void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept {
-  OpArgs a = transfer(Op::ReadFixed, fd, buf, len, offset);
-  a.buf_index = index;
-  return a;
-}
-
-OpArgs OpArgs::write_fixed(int fd, const void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept {
-  OpArgs a = transfer(Op::WriteFixed, fd, const_cast<void*>(buf), len, offset);
-  a.buf_index = index;
-  return a;
-}
-
-OpArgs OpArgs::fsync(int fd, bool data_only) noexcept {
-  OpArgs a;
-  a.op = data_only ? Op::Fdatasync : Op::Fsync;
-  a.fd = fd;
-  return a;
-}
-
-OpArgs OpArgs::close(int fd) noexcept {
-  OpArgs a;
-  a.op = Op::Close;
-  a.fd = fd;
-  return a;
-}
-
-OpArgs OpArgs::fallocate(int fd, int mode, std::int64_t offset, std::int64_t length) noexcept {
-  OpArgs a;
-  a.op = Op::Fallocate;
-  a.fd = fd;
-  a.mode = static_cast<unsigned>(mode);
-  a.offset = offset;
-  a.length = length;
-  return a;
-}
-
-OpArgs OpArgs::ftruncate(int fd, std::int64_t length) noexcept {
-  OpArgs a;
-  a.op = Op::Ftruncate;
-  a.fd = fd;
-  a.length = length;
-  return a;
-}
-
-OpArgs OpArgs::open(int flags, unsigned mode, int dirfd) noexcept {
-  OpArgs a = on_path(Op::Open, flags | O_CLOEXEC, mode);
-  a.fd = dirfd;
-  return a;
-}
-
-OpArgs OpArgs::statx(int dirfd, int flags, unsigned mask) noexcept {
-  OpArgs a = on_path(Op::Statx, flags, mask);
-  a.fd = dirfd;
-  a.path = "";  // with AT_EMPTY_PATH: dirfd itself
-  return a;
-}
-
-OpArgs OpArgs::rename(unsigned flags) noexcept { return on_path(Op::Rename, static_cast<int>(flags), 0); }
-OpArgs OpArgs::unlink(int flags) noexcept { return on_path(Op::Unlink, flags, 0); }
-OpArgs OpArgs::mkdir(unsigned mode) noexcept { return on_path(Op::Mkdir, 0, mode); }
-OpArgs OpArgs::symlink() noexcept { return on_path(Op::Symlink, 0, 0); }
-OpArgs OpArgs::link(int flags) noexcept { return on_path(Op::Link, flags, 0); }
-
-OpArgs OpArgs::call() noexcept {
-  OpArgs a;
-  a.op = Op::Call;
-  return a;
-}
-
-namespace {
-OpArgs between(Op op, int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept {
-  OpArgs a;
-  a.op = op;
-  a.fd = fd_in;
-  a.offset = off_in;
-  a.fd2 = fd_out;
-  a.offset2 = off_out;
-  a.len = len;
-  return a;
-}
-}  // namespace
-
-OpArgs OpArgs::copy_range(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept {
-  return between(Op::CopyRange, fd_in, off_in, fd_out, off_out, len);
-}
-
-OpArgs OpArgs::splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept {
-  return between(Op::Splice, fd_in, off_in, fd_out, off_out, len);
-}
-
-OpArgs OpArgs::sendfile(int in_fd, std::int64_t offset, int out_fd, std::size_t len) noexcept {
-  return between(Op::Sendfile, in_fd, offset, out_fd, -1, len);
-}
-
-OpArgs OpArgs::poll_out(int fd) noexcept {
-  OpArgs a;
-  a.op = Op::PollOut;
-  a.fd = fd;
-  return a;
-}
-
-OpArgs OpArgs::openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept {
-  OpArgs a = on_path(Op::OpenAt2, flags | O_CLOEXEC, mode);
-  a.fd = dirfd;
-  a.resolve = resolve;
-  return a;
-}
-
-void Request::open_how_buffer() {
-  open_how& how = extras().how;
-  how = {};
-  how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(args.flags));
-  how.mode = args.mode;
-  how.resolve = args.resolve;
-  args.how = &how;
-}
-
 RequestExtras& Request::extras() {
   if (!extras_) extras_ = std::make_unique<RequestExtras>();
   return *extras_;
@@ -255,6 +87,15 @@ void Request::set_work(BlockingWork work) {
   args.work = &extras_->work;
 }
 
+void Request::open_how_buffer() {
+  open_how& how = extras().how;
+  how = {};
+  how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(args.flags));
+  how.mode = args.mode;
+  how.resolve = args.resolve;
+  args.how = &how;
+}
+
 bool RequestQueue::remove(Request* r) noexcept {
   Request* prev = nullptr;
   for (Request* it = head_; it; prev = it, it = it->next) {
@@ -268,32 +109,13 @@ bool RequestQueue::remove(Request* r) noexcept {
   return false;
 }
 
-Request* RequestPool::acquire(const OpArgs& args) {
-  if (!free_) {
-    auto chunk = std::make_unique<Request[]>(kChunk);
-    for (std::size_t i = 0; i < kChunk; ++i) {
-      chunk[i].next = free_;
-      free_ = &chunk[i];
-    }
-    chunks_.push_back(std::move(chunk));
+void RequestPool::grow() {
+  auto chunk = std::make_unique<Request[]>(kChunk);
+  for (std::size_t i = 0; i < kChunk; ++i) {
+    chunk[i].next = free_;
+    free_ = &chunk[i];
   }
-  Request* r = free_;
-  free_ = r->next;
-  r->next = nullptr;
-  r->args = args;
-  r->serial = next_serial_++;
-  return r;
-}
-
-void RequestPool::release(Request* r) noexcept {
-  // Rebuilt whole, so no field is forgotten; the side slot keeps its capacity.
-  std::unique_ptr<RequestExtras> extras = std::move(r->extras_);
-  if (extras) extras->work.reset();
-  std::destroy_at(r);
-  std::construct_at(r);  // serial 0: a stale OpHandle no longer matches
-  r->extras_ = std::move(extras);
-  r->next = free_;
-  free_ = r;
+  chunks_.push_back(std::move(chunk));
 }
 
 }  // namespace ringfile::detail

@@ -5,10 +5,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/stat.h>
 #include <sys/uio.h>
@@ -55,9 +58,55 @@ bool is_transfer(Op op) noexcept;
 
 // The blocking work of an Op::Call request; returns a result or -errno.
 using BlockingWork = InplaceFunction<std::int64_t()>;
-// The one completion of a request: called on the owner thread with the final
-// result (>= 0 or -errno), before the request goes back to the pool.
-using Completion = InplaceFunction<void(std::int64_t), 96>;
+// The one completion of a request: called once, on the owner thread, with the
+// final result (>= 0 or -errno), before the request goes back to the pool. The
+// callable is built in place (a user's callback is moved once, into the request)
+// and destroyed as it returns.
+class Completion {
+ public:
+  static constexpr std::size_t kCapacity = 96;
+
+  Completion() noexcept = default;
+  Completion(const Completion&) = delete;
+  Completion& operator=(const Completion&) = delete;
+  ~Completion() { reset(); }
+
+  template <class F, class... A>
+  void emplace(A&&... a) {
+    static_assert(sizeof(F) <= kCapacity && alignof(F) <= alignof(std::max_align_t));
+    reset();
+    ::new (static_cast<void*>(storage_)) F(std::forward<A>(a)...);
+    call_ = [](void* s, std::int64_t res) {
+      F& f = *std::launder(static_cast<F*>(s));
+      struct Destroy {
+        F& f;
+        ~Destroy() { f.~F(); }
+      } destroy{f};
+      f(res);
+    };
+    destroy_ = [](void* s) noexcept { std::launder(static_cast<F*>(s))->~F(); };
+  }
+  template <class F>
+  void set(F&& f) {
+    emplace<std::decay_t<F>>(std::forward<F>(f));
+  }
+
+  explicit operator bool() const noexcept { return call_ != nullptr; }
+  // Calls it and destroys it (also when it throws).
+  void operator()(std::int64_t res) {
+    auto call = std::exchange(call_, nullptr);
+    call(storage_, res);
+  }
+  void reset() noexcept {
+    if (call_) destroy_(storage_);
+    call_ = nullptr;
+  }
+
+ private:
+  alignas(std::max_align_t) unsigned char storage_[kCapacity];
+  void (*call_)(void*, std::int64_t) = nullptr;
+  void (*destroy_)(void*) noexcept = nullptr;
+};
 
 // What to do: the op and its arguments, as both executors read them. A small value
 // built by the named constructors; paths, the statx buffer and blocking work live
@@ -74,14 +123,14 @@ struct OpArgs {
   const iovec* iov = nullptr;
   int iovcnt = 0;
   unsigned buf_index = 0;  // registered buffer of read_fixed/write_fixed
-  int fd2 = -1;               // copy, splice, sendfile: the destination
-  std::int64_t offset2 = -1;  // its offset, or -1
-  std::uint64_t resolve = 0;  // openat2's RESOLVE_* flags
-  open_how* how = nullptr;    // openat2 on io_uring: in the side slot
   const char* path = nullptr;
   const char* path2 = nullptr;
   struct statx* statx_out = nullptr;
   BlockingWork* work = nullptr;
+  int fd2 = -1;               // copy, splice, sendfile: the destination
+  std::int64_t offset2 = -1;  // its offset, or -1
+  std::uint64_t resolve = 0;  // openat2's RESOLVE_* flags
+  open_how* how = nullptr;    // openat2 on io_uring: in the side slot
 
   static OpArgs nop() noexcept { return {}; }
   static OpArgs read(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept;
@@ -113,6 +162,85 @@ struct OpArgs {
   static constexpr int kCwd = -100;  // AT_FDCWD
 };
 
+inline OpArgs OpArgs::read(int fd, void* buf, std::size_t len, std::int64_t offset) noexcept {
+  return {.op = Op::Read, .fd = fd, .buf = buf, .len = len, .offset = offset};
+}
+
+inline OpArgs OpArgs::write(int fd, const void* buf, std::size_t len, std::int64_t offset) noexcept {
+  return {.op = Op::Write, .fd = fd, .buf = const_cast<void*>(buf), .len = len, .offset = offset};
+}
+
+inline OpArgs OpArgs::readv(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
+  return {.op = Op::Readv, .fd = fd, .offset = offset, .iov = iov, .iovcnt = iovcnt};
+}
+
+inline OpArgs OpArgs::writev(int fd, const iovec* iov, int iovcnt, std::int64_t offset) noexcept {
+  return {.op = Op::Writev, .fd = fd, .offset = offset, .iov = iov, .iovcnt = iovcnt};
+}
+
+inline OpArgs OpArgs::read_fixed(int fd, void* buf, std::size_t len, std::int64_t offset, unsigned index) noexcept {
+  return {.op = Op::ReadFixed, .fd = fd, .buf = buf, .len = len, .offset = offset, .buf_index = index};
+}
+
+inline OpArgs OpArgs::write_fixed(int fd, const void* buf, std::size_t len, std::int64_t offset,
+                                  unsigned index) noexcept {
+  return {.op = Op::WriteFixed, .fd = fd, .buf = const_cast<void*>(buf), .len = len, .offset = offset,
+          .buf_index = index};
+}
+
+inline OpArgs OpArgs::fsync(int fd, bool data_only) noexcept {
+  return {.op = data_only ? Op::Fdatasync : Op::Fsync, .fd = fd};
+}
+
+inline OpArgs OpArgs::close(int fd) noexcept { return {.op = Op::Close, .fd = fd}; }
+
+inline OpArgs OpArgs::fallocate(int fd, int mode, std::int64_t offset, std::int64_t length) noexcept {
+  return {.op = Op::Fallocate, .fd = fd, .mode = static_cast<unsigned>(mode), .offset = offset, .length = length};
+}
+
+inline OpArgs OpArgs::ftruncate(int fd, std::int64_t length) noexcept {
+  return {.op = Op::Ftruncate, .fd = fd, .length = length};
+}
+
+inline OpArgs OpArgs::open(int flags, unsigned mode, int dirfd) noexcept {
+  return {.op = Op::Open, .fd = dirfd, .flags = flags | O_CLOEXEC, .mode = mode};
+}
+
+// With AT_EMPTY_PATH and no path set, dirfd itself.
+inline OpArgs OpArgs::statx(int dirfd, int flags, unsigned mask) noexcept {
+  return {.op = Op::Statx, .fd = dirfd, .flags = flags, .mode = mask, .path = ""};
+}
+
+inline OpArgs OpArgs::rename(unsigned flags) noexcept {
+  return {.op = Op::Rename, .fd = kCwd, .flags = static_cast<int>(flags)};
+}
+
+inline OpArgs OpArgs::unlink(int flags) noexcept { return {.op = Op::Unlink, .fd = kCwd, .flags = flags}; }
+inline OpArgs OpArgs::mkdir(unsigned mode) noexcept { return {.op = Op::Mkdir, .fd = kCwd, .mode = mode}; }
+inline OpArgs OpArgs::symlink() noexcept { return {.op = Op::Symlink, .fd = kCwd}; }
+inline OpArgs OpArgs::link(int flags) noexcept { return {.op = Op::Link, .fd = kCwd, .flags = flags}; }
+inline OpArgs OpArgs::call() noexcept { return {.op = Op::Call}; }
+
+inline OpArgs OpArgs::copy_range(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out,
+                                 std::size_t len) noexcept {
+  return {.op = Op::CopyRange, .fd = fd_in, .len = len, .offset = off_in, .fd2 = fd_out, .offset2 = off_out};
+}
+
+inline OpArgs OpArgs::splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out,
+                             std::size_t len) noexcept {
+  return {.op = Op::Splice, .fd = fd_in, .len = len, .offset = off_in, .fd2 = fd_out, .offset2 = off_out};
+}
+
+inline OpArgs OpArgs::sendfile(int in_fd, std::int64_t offset, int out_fd, std::size_t len) noexcept {
+  return {.op = Op::Sendfile, .fd = in_fd, .len = len, .offset = offset, .fd2 = out_fd};
+}
+
+inline OpArgs OpArgs::poll_out(int fd) noexcept { return {.op = Op::PollOut, .fd = fd}; }
+
+inline OpArgs OpArgs::openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept {
+  return {.op = Op::OpenAt2, .fd = dirfd, .flags = flags | O_CLOEXEC, .mode = mode, .resolve = resolve};
+}
+
 // The rarely used payloads, apart from the hot request. Allocated the first time a
 // request needs one and kept with it, capacity included, for its next use.
 struct RequestExtras {
@@ -124,20 +252,18 @@ struct RequestExtras {
 };
 
 struct FileState;
+struct Request;
 
 // Where a request is, so cancel() knows what to do with it.
 enum class Where : std::uint8_t { Free, Queued, Backend, Ready, Parked };
 // Which executor runs it.
 enum class Route : std::uint8_t { Primary, Pool };
 
-// One operation from submission to completion: its OpArgs and the engine's
-// bookkeeping. Requests come from the engine's pool and are reused.
-struct Request {
-  OpArgs args;
+// The engine's bookkeeping for one use of a request: plain values, all reset at once
+// when the request goes back to the pool.
+struct RequestState {
   std::int64_t res = 0;
   FileState* file = nullptr;
-  // Set by the owner, read by a pool worker deciding whether an EINTR means cancel.
-  std::atomic<bool> cancelled{false};
   Where where = Where::Free;
   Route route = Route::Primary;
   bool exact = false;         // read_exact / write_all: continue after short transfers
@@ -147,8 +273,7 @@ struct Request {
   std::uint8_t retries = 0;
   int fixed_slot = -1;        // registered-file slot for args.fd, or -1
   std::size_t done = 0;       // bytes moved by earlier rounds of this op
-  std::uint64_t serial = 0;
-  Completion completion;
+  std::uint64_t serial = 0;   // 0 when free: a stale OpHandle no longer matches
 
   // Linked ops (write then fsync): the head points at the op that runs only if the
   // head completes in full; executors take a chain as a unit (IOSQE_IO_LINK on
@@ -161,7 +286,15 @@ struct Request {
   Request* next = nullptr;       // the queue it sits in
   Request* live_prev = nullptr;  // the engine's list of requests in an executor
   Request* live_next = nullptr;
+};
 
+// One operation from submission to completion: its OpArgs, the engine's
+// bookkeeping and its completion. Requests come from the engine's pool and are reused.
+struct Request : RequestState {
+  OpArgs args;
+  // Set by the owner, read by a pool worker deciding whether an EINTR means cancel.
+  std::atomic<bool> cancelled{false};
+  Completion completion;
   std::unique_ptr<RequestExtras> extras_;  // side slot, kept across reuse
 
   RequestExtras& extras();
@@ -229,12 +362,31 @@ class RequestQueue {
 // engine lives, so steady-state ops do not touch the heap.
 class RequestPool {
  public:
-  Request* acquire(const OpArgs& args = {});
-  // Back to a fresh request (side slot kept) on the free list.
-  void release(Request* r) noexcept;
+  Request* acquire(const OpArgs& args = {}) {
+    if (!free_) [[unlikely]] grow();
+    Request* r = free_;
+    free_ = r->next;
+    r->next = nullptr;
+    r->args = args;
+    r->serial = next_serial_++;
+    return r;
+  }
+  // Back on the free list as a fresh request: the state is reset whole, so no
+  // field is forgotten; args are rewritten by acquire(); the side slot keeps its
+  // capacity.
+  void release(Request* r) noexcept {
+    static_cast<RequestState&>(*r) = RequestState{};
+    r->cancelled.store(false, std::memory_order_relaxed);
+    r->completion.reset();
+    if (r->args.work) r->args.work->reset();
+    r->next = free_;
+    free_ = r;
+  }
   std::size_t capacity() const noexcept { return chunks_.size() * kChunk; }
 
  private:
+  void grow();
+
   static constexpr std::size_t kChunk = 256;
   std::vector<std::unique_ptr<Request[]>> chunks_;
   Request* free_ = nullptr;

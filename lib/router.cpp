@@ -101,10 +101,13 @@ void Router::start_on_pool(Request* head) {
 
 void Router::flush() {
   primary_->flush();
-  if (pool_unflushed_) {
-    pool_unflushed_ = false;
-    pool_->flush();
-  }
+  flush_pool();
+}
+
+void Router::flush_pool() {
+  if (!pool_unflushed_) return;
+  pool_unflushed_ = false;
+  pool_->flush();
 }
 
 // A refusal from the ring: the op goes to the pool, and the file remembers the op
@@ -112,7 +115,7 @@ void Router::flush() {
 // succeeds. A chain member is not re-run alone, as the kernel cancelled the rest
 // of its chain; its file remembers, so its next chain goes to the pool whole.
 bool Router::rerouted(Request* r) {
-  if (primary_is_pool_ || r->route != Route::Primary || r->cancelled.load(std::memory_order_relaxed) ||
+  if (r->res >= 0 || primary_is_pool_ || r->route != Route::Primary || r->cancelled.load(std::memory_order_relaxed) ||
       !is_refusal(r->args.op, r->res)) {
     return false;
   }
@@ -128,11 +131,7 @@ void Router::take_primary(RequestQueue& from, RequestQueue& done) {
   while (Request* r = from.pop_front()) {
     if (!rerouted(r)) done.push_back(r);
   }
-  // Re-routed requests go to the pool now, before this thread blocks.
-  if (pool_unflushed_) {
-    pool_unflushed_ = false;
-    pool_->flush();
-  }
+  flush_pool();  // re-routed requests go to the pool now, before this thread blocks
 }
 
 void Router::take_pool(RequestQueue& done) {
@@ -149,6 +148,7 @@ void Router::take_pool(RequestQueue& done) {
 }
 
 void Router::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
+  flush_pool();  // the primary's reap submits what it holds; the pool's work must go too
   const std::size_t before = done.size();
   take_pool(done);
   RequestQueue from_primary;

@@ -42,6 +42,7 @@ class Router {
  private:
   bool needs_pool(const Request& r) const noexcept;
   void start_on_pool(Request* head);
+  void flush_pool();
   Backend* pool();
   bool rerouted(Request* r);
   void take_pool(RequestQueue& done);

@@ -181,7 +181,7 @@ Request* ThreadPoolBackend::take(unsigned index) {
     // One worker at a time spins; the rest sleep at once, so a 2-core machine is not
     // eaten by idle workers and an idle engine costs nothing after spin_us.
     bool expected = false;
-    if (spin_.count() > 0 && spinner_.compare_exchange_strong(expected, true)) {
+    if (spin_pays() && spinner_.compare_exchange_strong(expected, true)) {
       const auto until = Clock::now() + spin_;
       bool found = false;
       while (Clock::now() < until && !stop_.load()) {
@@ -217,13 +217,33 @@ void ThreadPoolBackend::worker_loop(unsigned index) {
     for (Request* r = head; r;) {
       Request* next = r->link_next;
       running_[index].request.store(r);
+      const auto started = spin_.count() > 0 ? Clock::now() : Clock::time_point{};
       r->res = broken || r->cancelled.load() ? -ECANCELED : run_blocking(r->args);
+      if (spin_.count() > 0) note_op_time(Clock::now() - started);
       broken = broken || !chain_continues(*r, r->res);
       complete(r);
       r = next;
     }
     running_[index].request.store(nullptr);
   }
+}
+
+// A moving average over the last few ops; racy updates from several workers only
+// blur it. One long op (a blocked pipe read) counts as a few spin windows, so a
+// handful of fast ops bring spinning back.
+void ThreadPoolBackend::note_op_time(std::chrono::nanoseconds took) noexcept {
+  const std::int64_t sample = std::min<std::int64_t>(took.count(), 4 * spin_.count());
+  const std::int64_t before = recent_op_ns_.load(std::memory_order_relaxed);
+  recent_op_ns_.store((3 * before + sample) / 4, std::memory_order_relaxed);
+}
+
+// Spinning pays only while ops finish well within the spin window (a quarter of
+// it: cached data, metadata): then the next op or completion comes before a
+// sleeper could have been woken. Ops that take longer (an O_DIRECT read on the
+// device, a cold read) are waited for asleep; spinning through them would burn a
+// core for every op in flight and win nothing.
+bool ThreadPoolBackend::spin_pays() const noexcept {
+  return spin_.count() > 0 && 4 * recent_op_ns_.load(std::memory_order_relaxed) < spin_.count();
 }
 
 void ThreadPoolBackend::complete(Request* request) {
@@ -256,7 +276,7 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
   const bool forever = timeout < std::chrono::nanoseconds(0);
   const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
 
-  if (spin_.count() > 0 && in_flight() > 0) {
+  if (spin_pays() && in_flight() > 0) {
     owner_spinning_.store(true);
     const auto until = std::min(deadline, Clock::now() + spin_);
     while (cq_count_.load() == 0 && Clock::now() < until) cpu_relax();

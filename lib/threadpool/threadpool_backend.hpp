@@ -45,6 +45,8 @@ class ThreadPoolBackend final : public Backend {
   };
 
   void worker_loop(unsigned index);
+  void note_op_time(std::chrono::nanoseconds took) noexcept;
+  bool spin_pays() const noexcept;
   Request* take(unsigned index);
   void wake_worker();
   void complete(Request* request);
@@ -67,6 +69,7 @@ class ThreadPoolBackend final : public Backend {
   unsigned max_workers_ = 0;
 
   const std::chrono::nanoseconds spin_;
+  std::atomic<std::int64_t> recent_op_ns_{0};  // how long ops take on a worker, lately
   Backend* signal_via_;
   int notify_fd_ = -1;
   void notify() noexcept;

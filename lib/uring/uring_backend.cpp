@@ -241,7 +241,9 @@ std::size_t UringBackend::take_cqes(RequestQueue& done) {
 void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   --ring_requests_;
   std::int64_t res = cqe_res;
-  if (const sys::Call call = seam_call(request->args.op); call != sys::Call::count_) res = sys::complete(call, res);
+  if (sys::armed.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (const sys::Call call = seam_call(request->args.op); call != sys::Call::count_) res = sys::complete(call, res);
+  }
   // The seam failed an open the kernel did: close what the caller will never see.
   const bool opens = request->args.op == Op::Open || request->args.op == Op::OpenAt2;
   if (opens && cqe_res >= 0 && res < 0) ::close(cqe_res);
