@@ -237,8 +237,10 @@ inline OpArgs OpArgs::sendfile(int in_fd, std::int64_t offset, int out_fd, std::
 
 inline OpArgs OpArgs::poll_out(int fd) noexcept { return {.op = Op::PollOut, .fd = fd}; }
 
+// openat2 refuses a mode (EINVAL) unless the open may create the file.
 inline OpArgs OpArgs::openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept {
-  return {.op = Op::OpenAt2, .fd = dirfd, .flags = flags | O_CLOEXEC, .mode = mode, .resolve = resolve};
+  const bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+  return {.op = Op::OpenAt2, .fd = dirfd, .flags = flags | O_CLOEXEC, .mode = creates ? mode : 0u, .resolve = resolve};
 }
 
 // The rarely used payloads, apart from the hot request. Allocated the first time a

@@ -8,6 +8,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sys/sendfile.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -308,6 +309,14 @@ int poll_one(int fd, short events, int timeout_ms) {
   const int n = ::poll(&p, 1, timeout_ms);
   if (n < 0) return -errno;
   return n == 0 ? 0 : p.revents;
+}
+
+std::int64_t fs_type(int fd) {
+  auto i = intercept(Call::statvfs);
+  if (i.error) return i.error;
+  struct statfs s {};
+  if (::fstatfs(fd, &s) != 0) return -errno;
+  return static_cast<std::int64_t>(s.f_type);
 }
 
 int openat2(int dirfd, const char* path, std::uint64_t flags, std::uint64_t mode, std::uint64_t resolve) {

@@ -148,6 +148,8 @@ std::int64_t splice(int fd_in, off_t off_in, int fd_out, off_t off_out, std::siz
 std::int64_t sendfile(int out_fd, int in_fd, off_t offset, std::size_t len);
 // poll(2) for one descriptor; returns its revents, or -errno.
 int poll_one(int fd, short events, int timeout_ms);
+// The filesystem type (statfs f_type) holding fd, or -errno. Under Call::statvfs.
+std::int64_t fs_type(int fd);
 // openat2(2); -ENOSYS on kernels before 5.6.
 int openat2(int dirfd, const char* path, std::uint64_t flags, std::uint64_t mode, std::uint64_t resolve);
 // Pages of [offset, offset + len) not in the page cache (cachestat(2), Linux 6.5),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "ringfile/buffer.hpp"
+#include "ringfile/dir.hpp"
 #include "ringfile/engine.hpp"
 #include "ringfile/export.hpp"
 #include "ringfile/file.hpp"

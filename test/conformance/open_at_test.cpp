@@ -1,0 +1,186 @@
+// Dir and open_at on both engines: every escape fails with the kernel's errno,
+// through openat2 and through the component walk used when openat2 is missing
+// (ENOSYS injected through the seam).
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "op_helpers.hpp"
+
+namespace ringfile::test {
+namespace {
+
+using detail::sys::Call;
+
+enum class Path { Openat2, Walk };
+
+class OpenAtTest : public ::testing::TestWithParam<std::tuple<Backend, Path>> {
+ protected:
+  void SetUp() override {
+    detail::sys::clear_faults();
+    if (auto why = skip_reason(backend()); !why.empty()) GTEST_SKIP() << why;
+    auto e = Engine::create(options_for(backend()));
+    ASSERT_TRUE(e) << e.error().message();
+    engine_.emplace(std::move(*e));
+    root_ = dir_.file("root");
+    ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir((root_ + "/sub").c_str(), 0755), 0);
+    write_plain(root_ + "/sub/file", "inside");
+    write_plain(dir_.file("outside"), "outside");
+    ASSERT_EQ(::symlink("/etc", (root_ + "/link_etc").c_str()), 0);
+    ASSERT_EQ(::symlink("../../outside", (root_ + "/sub/up").c_str()), 0);
+    ASSERT_EQ(::symlink("sub/file", (root_ + "/rel").c_str()), 0);
+    if (std::get<1>(GetParam()) == Path::Walk) {
+      detail::sys::inject(fault(Call::openat2, 1, 1u << 30, -ENOSYS));
+    }
+  }
+  void TearDown() override { detail::sys::clear_faults(); }
+
+  Backend backend() const { return std::get<0>(GetParam()); }
+  Engine& engine() { return *engine_; }
+
+  Dir open_dir(const std::string& path) {
+    auto d = call<Dir>(engine(), [&](auto cb) { Dir::open(engine(), path, std::move(cb)); });
+    EXPECT_TRUE(d) << path << ": " << d.error().message();
+    return d ? std::move(*d) : Dir{};
+  }
+  Result<File> open_in(Dir& dir, const std::string& path, Resolve resolve, int flags = O_RDONLY) {
+    return call<File>(engine(), [&](auto cb) { open_at(dir, path, flags, 0644, resolve, std::move(cb)); });
+  }
+  std::string content(File& f) {
+    char buf[64];
+    auto n = read_sync(engine(), f, buf, sizeof buf, 0);
+    EXPECT_TRUE(n);
+    return n ? std::string(buf, *n) : std::string();
+  }
+  ::testing::AssertionResult fails_with(Dir& dir, const std::string& path, Resolve resolve, int err) {
+    auto f = open_in(dir, path, resolve);
+    if (f) return ::testing::AssertionFailure() << path << " opened";
+    if (f.error().value() != err) {
+      return ::testing::AssertionFailure() << path << ": " << f.error().message() << " instead of "
+                                           << strerrorname_np(err);
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  TempDir dir_;
+  std::optional<Engine> engine_;
+  std::string root_;
+};
+
+TEST_P(OpenAtTest, OpensPathsBeneathTheDirectory) {
+  Dir root = open_dir(root_);
+  auto f = open_in(root, "sub/file", Resolve::Beneath);
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(content(*f), "inside");
+  auto via_link = open_in(root, "rel", Resolve::Beneath);
+  ASSERT_TRUE(via_link) << via_link.error().message();
+  EXPECT_EQ(content(*via_link), "inside");
+  auto created = open_in(root, "sub/new", Resolve::Beneath | Resolve::NoSymlinks, O_WRONLY | O_CREAT);
+  ASSERT_TRUE(created) << created.error().message();
+  EXPECT_EQ(::access((root_ + "/sub/new").c_str(), F_OK), 0);
+  EXPECT_TRUE(fails_with(root, "sub/none", Resolve::Beneath, ENOENT));
+}
+
+TEST_P(OpenAtTest, DotDotPastTheRootIsEXDEV) {
+  Dir root = open_dir(root_);
+  EXPECT_TRUE(fails_with(root, "../outside", Resolve::Beneath, EXDEV));
+  EXPECT_TRUE(fails_with(root, "sub/../../outside", Resolve::Beneath, EXDEV));
+}
+
+TEST_P(OpenAtTest, AnAbsolutePathIsEXDEV) {
+  Dir root = open_dir(root_);
+  EXPECT_TRUE(fails_with(root, "/etc/passwd", Resolve::Beneath, EXDEV));
+  EXPECT_TRUE(fails_with(root, dir_.file("outside"), Resolve::Beneath, EXDEV));
+}
+
+TEST_P(OpenAtTest, ASymlinkToEtcIsEXDEVOrELOOP) {
+  Dir root = open_dir(root_);
+  EXPECT_TRUE(fails_with(root, "link_etc/passwd", Resolve::Beneath, EXDEV));
+  EXPECT_TRUE(fails_with(root, "link_etc/passwd", Resolve::NoSymlinks, ELOOP));
+}
+
+TEST_P(OpenAtTest, ARelativeSymlinkClimbingOutIsEXDEV) {
+  Dir root = open_dir(root_);
+  EXPECT_TRUE(fails_with(root, "sub/up", Resolve::Beneath, EXDEV));
+  EXPECT_TRUE(fails_with(root, "rel", Resolve::NoSymlinks, ELOOP));
+}
+
+TEST_P(OpenAtTest, ProcSelfRootMagicLinksAreRefused) {
+  Dir proc_self = open_dir("/proc/self");
+  EXPECT_TRUE(fails_with(proc_self, "root/etc/passwd", Resolve::Beneath, EXDEV));
+  EXPECT_TRUE(fails_with(proc_self, "root/etc/passwd", Resolve::NoMagicLinks, ELOOP));
+  EXPECT_TRUE(fails_with(proc_self, "cwd", Resolve::NoMagicLinks, ELOOP));
+}
+
+TEST_P(OpenAtTest, CrossingAMountIsEXDEVUnderNoXdev) {
+  Dir slash = open_dir("/");
+  EXPECT_TRUE(fails_with(slash, "proc/version", Resolve::NoXdev, EXDEV));
+}
+
+TEST_P(OpenAtTest, BadInputFailsBeforeAnySyscall) {
+  Dir root = open_dir(root_);
+  count_syscalls();
+  if (std::get<1>(GetParam()) == Path::Walk) detail::sys::inject(fault(Call::openat2, 1, 1u << 30, -ENOSYS));
+  EXPECT_TRUE(fails_with(root, "", Resolve::Beneath, EINVAL));
+  EXPECT_TRUE(fails_with(root, std::string("a\0b", 3), Resolve::Beneath, EINVAL));
+  EXPECT_EQ(detail::sys::calls(Call::openat2), 0u);
+  EXPECT_EQ(detail::sys::calls(Call::open), 0u);
+  Dir closed;
+  EXPECT_TRUE(fails_with(closed, "sub/file", Resolve::Beneath, EBADF));
+  auto none = Dir::adopt(engine(), -1);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error(), std::errc::invalid_argument);
+  const int file_fd = ::open((root_ + "/sub/file").c_str(), O_RDONLY | O_CLOEXEC);
+  auto not_dir = Dir::adopt(engine(), file_fd);
+  ASSERT_FALSE(not_dir);
+  EXPECT_EQ(not_dir.error(), std::errc::invalid_argument);
+  ::close(file_fd);
+  auto opened_file = call<Dir>(engine(), [&](auto cb) { Dir::open(engine(), root_ + "/sub/file", std::move(cb)); });
+  ASSERT_FALSE(opened_file);
+  EXPECT_EQ(opened_file.error(), std::errc::not_a_directory);
+}
+
+TEST_P(OpenAtTest, SeamFaultsAreReportedAndLeakNothing) {
+  Dir root = open_dir(root_);
+  const int fds = open_fds();
+  const bool walk = std::get<1>(GetParam()) == Path::Walk;
+  // EINTR is retried; EMFILE is reported, from openat2 or from the walk's openat.
+  detail::sys::inject(fault(walk ? Call::open : Call::openat2, 1, 1, -EINTR));
+  auto retried = open_in(root, "sub/file", Resolve::Beneath);
+  ASSERT_TRUE(retried) << retried.error().message();
+  EXPECT_EQ(content(*retried), "inside");
+  ASSERT_TRUE(close_sync(engine(), *retried));
+  detail::sys::clear_faults();
+  if (walk) {
+    detail::sys::inject(fault(Call::openat2, 1, 1u << 30, -ENOSYS));
+    detail::sys::inject(fault(Call::open, 2, 1, -EMFILE));  // the walk's step into sub/
+  } else {
+    detail::sys::inject(fault(Call::openat2, 1, 1, -EMFILE));
+  }
+  EXPECT_TRUE(fails_with(root, "sub/file", Resolve::Beneath, EMFILE));
+  EXPECT_EQ(open_fds(), fds);
+}
+
+TEST_P(OpenAtTest, AwaitableForms) {
+  auto root = await_op(engine(), Dir::open(engine(), root_));
+  ASSERT_TRUE(root) << root.error().message();
+  auto f = await_op(engine(), open_at(*root, "sub/file", O_RDONLY, 0, Resolve::Beneath));
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(content(*f), "inside");
+}
+
+std::string name(const ::testing::TestParamInfo<std::tuple<Backend, Path>>& info) {
+  return std::string(std::get<0>(info.param) == Backend::IoUring ? "io_uring" : "threadpool") +
+         (std::get<1>(info.param) == Path::Walk ? "_walk" : "_openat2");
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, OpenAtTest,
+                         ::testing::Combine(::testing::ValuesIn(engines_under_test()),
+                                            ::testing::Values(Path::Openat2, Path::Walk)),
+                         name);
+
+}  // namespace
+}  // namespace ringfile::test
