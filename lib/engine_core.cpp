@@ -62,8 +62,7 @@ OpHandle EngineCore::submit(Request* request) {
 
 OpHandle EngineCore::submit_file_op(FileState* file, Request* request) {
   if (file->fd < 0 || file->closing) return fail(request, EBADF);
-  request->file = file;
-  request->args.fd = file->fd;
+  request->file = file;  // args name the descriptors: send_to's ops use a pipe and a socket
   ++file->in_flight;
   return submit(request);
 }
@@ -71,8 +70,7 @@ OpHandle EngineCore::submit_file_op(FileState* file, Request* request) {
 OpHandle EngineCore::submit_chain(FileState* file, Request* head) {
   for (Request* r = head; r; r = r->link_next) {
     accept(r);
-    r->file = file;
-    r->args.fd = file->fd;
+    r->file = file;  // members name their own descriptors (send_to's splice a pipe)
     ++file->in_flight;
     r->link_tail = r != head && !r->link_next;
   }

@@ -9,6 +9,7 @@
 
 #include "backend.hpp"
 #include "file_state.hpp"
+#include "pipe_cache.hpp"
 #include "posted.hpp"
 #include "request.hpp"
 #include "ringfile/engine.hpp"
@@ -31,6 +32,7 @@ class EngineCore {
 
   Backend& backend() noexcept { return router_.primary(); }
   Router& router() noexcept { return router_; }
+  PipeCache& pipes() noexcept { return pipes_; }
   const EngineOptions& options() const noexcept { return options_; }
   const std::string& fallback_reason() const noexcept { return fallback_reason_; }
   bool on_owner_thread() const noexcept { return std::this_thread::get_id() == owner_; }
@@ -131,6 +133,7 @@ class EngineCore {
   FileState* files_ = nullptr;
   PostedQueue posted_;
   EngineStats stats_;
+  PipeCache pipes_;
 };
 
 template <class Callback>

@@ -128,6 +128,18 @@ class RINGFILE_API File {
   // offset, EBADF when either File is not open, EXDEV for Files of two engines.
   void copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length, IoCallback callback);
 
+  // Sends `length` bytes of this file from `offset` to `out_fd` (a socket, a pipe,
+  // any descriptor) without copying them through user space: IORING_OP_SPLICE
+  // file -> pipe -> out_fd through a pipe the engine keeps on io_uring,
+  // sendfile(2) on the pool. The callback runs when every byte is sent, at end of
+  // file, or on an error, with the bytes sent (an error after some bytes gives the
+  // count). A non-blocking socket that fills up is waited on inside the engine
+  // (POLLOUT); a peer that closes gives EPIPE or ECONNRESET, never SIGPIPE.
+  // Several ops in a row: no OpHandle. The File and out_fd must stay open until
+  // the callback runs. EINVAL for out_fd < 0, a negative offset, or a length
+  // above SSIZE_MAX (a negative length cast to size_t).
+  void send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallback callback);
+
   // Waits for the file's in-flight ops, then closes the descriptor.
   OpHandle close(DoneCallback callback = {});
   // Cancels every op of this file that is queued or in flight.
@@ -187,6 +199,10 @@ class RINGFILE_API File {
     return detail::make_awaitable<std::size_t>([=, this, &dest](IoCallback cb) {
       copy_to(dest, offset, dest_offset, length, std::move(cb));
     });
+  }
+  auto send_to(int out_fd, std::int64_t offset, std::size_t length) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { send_to(out_fd, offset, length, std::move(cb)); });
   }
   auto advise(std::int64_t offset, std::int64_t length, int advice) {
     return detail::make_awaitable<void>(

@@ -1,0 +1,169 @@
+// File::send_to: a file's bytes to a socket or pipe without a copy through user
+// space. On io_uring: IORING_OP_SPLICE file -> pipe linked to pipe -> socket,
+// through a pipe the engine keeps. Elsewhere (the pool, or a ring without
+// IORING_OP_SPLICE): sendfile(2) on a pool worker. A full non-blocking socket is
+// waited for with POLLOUT inside the engine; SIGPIPE never reaches the program
+// (io_uring's workers and the pool's block it), so a closed peer is EPIPE.
+
+#include <cerrno>
+#include <climits>
+#include <memory>
+
+#include "completion.hpp"
+#include "engine_core.hpp"
+#include "file_access.hpp"
+
+namespace ringfile {
+
+using detail::EngineCore;
+using detail::FileState;
+using detail::OpArgs;
+using detail::Request;
+
+namespace {
+
+constexpr std::size_t kPipeChunk = 64u << 10;   // a pipe's default capacity
+constexpr std::size_t kSendChunk = 16u << 20;   // per sendfile: bounds the time of one op
+
+struct SendJob {
+  EngineCore* core = nullptr;
+  FileState* file = nullptr;
+  int out = -1;
+  std::int64_t offset = 0;
+  std::size_t left = 0;
+  std::size_t sent = 0;
+  detail::Pipe pipe;
+  std::size_t in_pipe = 0;  // spliced from the file, not yet to the socket
+  std::int64_t head_res = 0;
+  IoCallback callback;
+
+  using Ptr = std::unique_ptr<SendJob>;
+
+  static void step(Ptr job) {
+    if (job->pipe.read >= 0) {
+      if (job->in_pipe > 0) return drain(std::move(job));
+      if (job->left == 0) return finish(std::move(job), 0);
+      return splice_chunk(std::move(job));
+    }
+    if (job->left == 0) return finish(std::move(job), 0);
+    send_chunk(std::move(job));
+  }
+
+  static void finish(Ptr job, std::int64_t res) {
+    job->core->pipes().give(job->pipe, job->in_pipe == 0);
+    job->pipe = {};
+    if (!job->callback) return;
+    // Like write: bytes already sent beat a later error.
+    if (res < 0 && job->sent == 0) job->callback(detail::error_of(res));
+    else job->callback(job->sent);
+  }
+
+  void advance(std::size_t n) {
+    offset += static_cast<std::int64_t>(n);
+    left -= n;
+  }
+
+  // One op on the file; `then` gets the job back with the op's result.
+  template <class Then>
+  static void submit(Ptr job, const OpArgs& args, Then then) {
+    EngineCore& core = *job->core;
+    FileState* file = job->file;
+    Request* r = core.make_request(args);
+    r->completion.set([job = std::move(job), then](std::int64_t res) mutable { then(std::move(job), res); });
+    core.submit_file_op(file, r);
+  }
+
+  static void send_chunk(Ptr job) {
+    const OpArgs args = OpArgs::sendfile(job->file->fd, job->offset, job->out, std::min(job->left, kSendChunk));
+    submit(std::move(job), args, [](Ptr job, std::int64_t res) {
+      if (res <= 0) return finish(std::move(job), res);  // 0: end of file
+      job->advance(static_cast<std::size_t>(res));
+      job->sent += static_cast<std::size_t>(res);
+      step(std::move(job));
+    });
+  }
+
+  static void splice_chunk(Ptr job) {
+    EngineCore& core = *job->core;
+    FileState* file = job->file;
+    const std::size_t n = std::min(job->left, kPipeChunk);
+    Request* head = core.make_request(OpArgs::splice(file->fd, job->offset, job->pipe.write, -1, n));
+    Request* tail = core.make_request(OpArgs::splice(job->pipe.read, -1, job->out, -1, n));
+    head->link_next = tail;
+    tail->link_res_expected = n;
+    SendJob* raw = job.get();
+    head->completion.set([raw](std::int64_t res) { raw->head_res = res; });
+    // The tail's own result, not the chain's: what reached the socket.
+    tail->completion.set([job = std::move(job), tail](std::int64_t) mutable { spliced(std::move(job), tail->res); });
+    core.submit_chain(file, head);
+  }
+
+  static void spliced(Ptr job, std::int64_t to_socket) {
+    const std::int64_t from_file = job->head_res;
+    if (from_file <= 0) return finish(std::move(job), from_file);  // an error or end of file; the pipe is empty
+    job->advance(static_cast<std::size_t>(from_file));
+    job->in_pipe = static_cast<std::size_t>(from_file);
+    if (to_socket > 0) {
+      job->in_pipe -= static_cast<std::size_t>(to_socket);
+      job->sent += static_cast<std::size_t>(to_socket);
+      return step(std::move(job));
+    }
+    // Cancelled by a short splice from the file, or interrupted: the bytes wait in the pipe.
+    if (to_socket == -ECANCELED || to_socket == -EINTR || to_socket == 0) return step(std::move(job));
+    if (to_socket == -EAGAIN) return wait_writable(std::move(job));
+    finish(std::move(job), to_socket);
+  }
+
+  static void drain(Ptr job) {
+    const OpArgs args = OpArgs::splice(job->pipe.read, -1, job->out, -1, job->in_pipe);
+    submit(std::move(job), args, [](Ptr job, std::int64_t res) {
+      if (res == -EAGAIN) return wait_writable(std::move(job));
+      if (res <= 0) return finish(std::move(job), res < 0 ? res : -EPIPE);
+      job->in_pipe -= static_cast<std::size_t>(res);
+      job->sent += static_cast<std::size_t>(res);
+      step(std::move(job));
+    });
+  }
+
+  // A full non-blocking socket: wait inside the engine, never spin.
+  static void wait_writable(Ptr job) {
+    const OpArgs args = OpArgs::poll_out(job->out);
+    submit(std::move(job), args, [](Ptr job, std::int64_t res) {
+      if (res < 0) return finish(std::move(job), res);
+      step(std::move(job));
+    });
+  }
+};
+
+}  // namespace
+
+void File::send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallback callback) {
+  EngineCore* core = state_ ? state_->core : nullptr;
+  if (!core) {
+    if (callback) callback(errno_code(EBADF));
+    return;
+  }
+  if (core->rejects_foreign(callback)) return;
+  auto job = std::make_unique<SendJob>();
+  job->core = core;
+  job->file = state_;
+  job->out = out_fd;
+  job->offset = offset;
+  job->left = length;
+  job->callback = std::move(callback);
+  int err = 0;
+  if (out_fd < 0 || offset < 0 || length > SSIZE_MAX) err = EINVAL;
+  else if (state_->fd < 0 || state_->closing) err = EBADF;
+  const detail::Backend& primary = core->router().primary();
+  const bool splice = primary.kind() == Backend::IoUring && primary.supports(detail::Op::Splice);
+  if (!err && splice) err = -core->pipes().take(job->pipe);
+  if (err) {
+    Request* r = core->make_request(OpArgs::nop());
+    r->completion.set([job = std::move(job)](std::int64_t res) mutable { SendJob::finish(std::move(job), res); });
+    core->fail(r, err);
+    return;
+  }
+  SendJob::step(std::move(job));
+}
+
+}  // namespace ringfile

@@ -1,0 +1,222 @@
+// File::send_to on both engines: to pipes and sockets, a full non-blocking socket
+// waited out with POLLOUT, a closed peer as EPIPE (never SIGPIPE).
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+
+#include "op_helpers.hpp"
+
+namespace ringfile::test {
+namespace {
+
+using detail::sys::Call;
+
+// Reads everything from fd until EOF on a thread of its own.
+class Drain {
+ public:
+  explicit Drain(int fd) : thread_([this, fd] {
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      got_.append(buf, static_cast<std::size_t>(n));
+    }
+  }) {}
+  std::string take() {
+    thread_.join();
+    return std::move(got_);
+  }
+
+ private:
+  std::string got_;
+  std::thread thread_;
+};
+
+class SendToTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    detail::sys::clear_faults();
+  }
+  void TearDown() override { detail::sys::clear_faults(); }
+
+  File source(const std::string& data) {
+    write_plain(dir_.file("src"), data);
+    auto f = open_sync(engine(), dir_.file("src"), O_RDONLY);
+    EXPECT_TRUE(f) << f.error().message();
+    return f ? std::move(*f) : File{};
+  }
+  Result<std::size_t> send(File& f, int fd, std::int64_t offset, std::size_t length) {
+    return call<std::size_t>(engine(), [&](auto cb) { f.send_to(fd, offset, length, std::move(cb)); });
+  }
+};
+
+TEST_P(SendToTest, SendsAFileToAPipe) {
+  const std::string data = random_bytes(700001, 21);
+  File f = source(data);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Drain reader(p[0]);
+  auto n = send(f, p[1], 0, data.size());
+  ::close(p[1]);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(reader.take() == data);
+  ::close(p[0]);
+}
+
+TEST_P(SendToTest, StopsAtEndOfFileAndSendsARange) {
+  const std::string data = random_bytes(1000, 22);
+  File f = source(data);
+  int s[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+  Drain reader(s[1]);
+  auto range = send(f, s[0], 100, 200);
+  ASSERT_TRUE(range) << range.error().message();
+  EXPECT_EQ(*range, 200u);
+  auto to_end = send(f, s[0], 500, 1u << 20);
+  ASSERT_TRUE(to_end) << to_end.error().message();
+  EXPECT_EQ(*to_end, 500u);
+  ::shutdown(s[0], SHUT_WR);
+  EXPECT_TRUE(reader.take() == data.substr(100, 200) + data.substr(500));
+  ::close(s[0]);
+  ::close(s[1]);
+}
+
+// The socket fills while nobody reads: the engine waits for POLLOUT (the op stays
+// in flight) instead of spinning on EAGAIN, and every byte arrives once a reader comes.
+TEST_P(SendToTest, AFullNonBlockingSocketIsWaitedOnNotSpunOn) {
+  const std::string data = random_bytes(8u << 20, 23);
+  File f = source(data);
+  int s[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s), 0);
+  const int reader_fd = s[1];
+  ASSERT_EQ(::fcntl(reader_fd, F_SETFL, 0), 0);  // the reader blocks; the sender does not
+  count_syscalls();
+  std::optional<Result<std::size_t>> done;
+  f.send_to(s[0], 0, data.size(), [&](Result<std::size_t> r) { done.emplace(r); });
+  for (int i = 0; i < 20 && !done; ++i) (void)engine().wait(std::chrono::milliseconds(5));
+  ASSERT_FALSE(done) << "8 MiB fit into a socket nobody reads";
+  const std::uint64_t sends_while_full = detail::sys::calls(Call::splice) + detail::sys::calls(Call::sendfile);
+  Drain reader(reader_fd);
+  auto n = await(engine(), done);
+  ::shutdown(s[0], SHUT_WR);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(reader.take() == data);
+  // About 100 ms without a reader: a spinning sender would have made thousands of calls.
+  EXPECT_LT(sends_while_full, 400u);
+  ::close(s[0]);
+  ::close(s[1]);
+}
+
+TEST_P(SendToTest, AClosedPeerIsEPIPENotSIGPIPE) {
+  const std::string data = random_bytes(1u << 20, 24);
+  File f = source(data);
+  int s[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+  ::close(s[1]);
+  auto n = send(f, s[0], 0, data.size());  // SIGPIPE would end this process here
+  ASSERT_FALSE(n);
+  EXPECT_TRUE(n.error() == std::errc::broken_pipe || n.error() == std::errc::connection_reset)
+      << n.error().message();
+  ::close(s[0]);
+  // The engine's pipe is clean for the next transfer.
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Drain reader(p[0]);
+  auto again = send(f, p[1], 0, 4096);
+  ::close(p[1]);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_TRUE(reader.take() == data.substr(0, 4096));
+  ::close(p[0]);
+}
+
+// The pool's sendfile: faults the seam injects lose no bytes.
+TEST_P(SendToTest, SendfileFaultsLoseNoBytes) {
+  if (GetParam() == Backend::IoUring) {
+    GTEST_SKIP() << "io_uring splices, and an injected splice result would misstate what the kernel moved; "
+                    "its error paths are covered by SpliceErrorsAreReported";
+  }
+  const std::string data = random_bytes(300000, 25);
+  File f = source(data);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Drain reader(p[0]);
+  detail::sys::inject(fault(Call::sendfile, 1, 1, -EINTR));
+  detail::sys::inject(fault(Call::sendfile, 2, 1, -EAGAIN));
+  detail::sys::inject(fault(Call::sendfile, 3, 3, 0, std::size_t{1000}));
+  auto n = send(f, p[1], 0, data.size());
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  detail::sys::inject(fault(Call::sendfile, 1, 1, -EPIPE));
+  auto broken = send(f, p[1], 0, data.size());
+  ASSERT_FALSE(broken) << *broken << " bytes, sendfile calls " << detail::sys::calls(Call::sendfile);
+  EXPECT_EQ(broken.error(), std::errc::broken_pipe);
+  ::close(p[1]);
+  EXPECT_TRUE(reader.take() == data);
+  ::close(p[0]);
+}
+
+TEST_P(SendToTest, SpliceErrorsAreReported) {
+  if (GetParam() == Backend::ThreadPool) GTEST_SKIP() << "the pool sends with sendfile (SendfileFaultsLoseNoBytes)";
+  const std::string data = random_bytes(200000, 26);
+  File f = source(data);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Drain reader(p[0]);
+  detail::sys::inject(fault(Call::splice, 1, 1, -EIO));  // file -> pipe
+  auto n = send(f, p[1], 0, data.size());
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error(), std::errc::io_error);
+  detail::sys::clear_faults();
+  // The injected error stood for a splice the kernel did: what it moved may have
+  // reached the reader. The next transfer still sends every byte, in order.
+  auto whole = send(f, p[1], 0, data.size());
+  ::close(p[1]);
+  ASSERT_TRUE(whole) << whole.error().message();
+  EXPECT_EQ(*whole, data.size());
+  const std::string got = reader.take();
+  ASSERT_GE(got.size(), data.size());
+  EXPECT_TRUE(got.compare(got.size() - data.size(), data.size(), data) == 0);
+  ::close(p[0]);
+}
+
+TEST_P(SendToTest, BadInputFailsBeforeAnySyscall) {
+  File f = source("abc");
+  count_syscalls();
+  for (auto [fd, offset, length] : {std::tuple<int, std::int64_t, std::size_t>{-1, 0, 3}, {1, -4, 3},
+                                    {1, 0, static_cast<std::size_t>(-5)}}) {
+    auto n = send(f, fd, offset, length);
+    ASSERT_FALSE(n);
+    EXPECT_EQ(n.error(), std::errc::invalid_argument);
+  }
+  EXPECT_EQ(detail::sys::calls(Call::splice) + detail::sys::calls(Call::sendfile), 0u);
+  File closed;
+  auto n = send(closed, 1, 0, 3);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error(), std::errc::bad_file_descriptor);
+}
+
+TEST_P(SendToTest, AwaitableForm) {
+  const std::string data = random_bytes(5000, 27);
+  File f = source(data);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Drain reader(p[0]);
+  auto n = await_op(engine(), f.send_to(p[1], 0, data.size()));
+  ::close(p[1]);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_TRUE(reader.take() == data);
+  ::close(p[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SendToTest, ::testing::ValuesIn(engines_under_test()), backend_name);
+
+}  // namespace
+}  // namespace ringfile::test
