@@ -1,5 +1,7 @@
 #include "completion.hpp"
 
+#include <sys/sysmacros.h>
+
 #include "engine_core.hpp"
 #include "file_access.hpp"
 
@@ -13,6 +15,7 @@ FileStat to_file_stat(const struct statx& s) noexcept {
   out.uid = s.stx_uid;
   out.gid = s.stx_gid;
   out.inode = s.stx_ino;
+  out.device = makedev(s.stx_dev_major, s.stx_dev_minor);
   out.block_size = s.stx_blksize;
   out.blocks = s.stx_blocks;
   out.atime = {static_cast<time_t>(s.stx_atime.tv_sec), static_cast<long>(s.stx_atime.tv_nsec)};
