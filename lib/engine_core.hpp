@@ -4,11 +4,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "backend.hpp"
 #include "file_state.hpp"
+#include "fork_generation.hpp"
 #include "pipe_cache.hpp"
 #include "posted.hpp"
 #include "request.hpp"
@@ -35,7 +38,14 @@ class EngineCore {
   PipeCache& pipes() noexcept { return pipes_; }
   const EngineOptions& options() const noexcept { return options_; }
   const std::string& fallback_reason() const noexcept { return fallback_reason_; }
-  bool on_owner_thread() const noexcept { return std::this_thread::get_id() == owner_; }
+  // The calling thread owns the engine, in the process that made it.
+  bool on_owner_thread() const noexcept { return std::this_thread::get_id() == owner_ && !in_forked_child(); }
+  // The engine was inherited through fork(): the ring, workers and eventfds are
+  // the parent's, so nothing may touch them.
+  bool in_forked_child() const noexcept { return fork_generation() != fork_generation_; }
+  // The error for a call from the wrong thread (asserts in debug builds) or from a
+  // forked child (EPERM in every build).
+  std::error_code misuse() const;
 
   // Building and submitting ops (owner thread).
   Request* make_request(const OpArgs& args) { return pool_.acquire(args); }
@@ -61,7 +71,17 @@ class EngineCore {
   Result<std::size_t> poll();
   Result<std::size_t> wait(std::chrono::nanoseconds timeout);
   Result<void> run();
+  // Engine destroyed inside a callback: the teardown waits until the outermost
+  // poll()/wait()/run() unwinds. Returns false when it must happen now.
+  bool destroy_when_unwound() noexcept;
+  // Engine::event_fd() was asked for: ops started outside the engine's calls make
+  // it readable, so a loop sleeping on it comes back to call poll().
+  int watch_event_fd() noexcept;
   void post(std::function<void()> fn);
+  // The table Engine::register_buffers installed; both engines check fixed ops
+  // against it, so an unregistered index fails alike (EFAULT).
+  void set_registered_buffers(std::span<const iovec> buffers) { registered_.assign(buffers.begin(), buffers.end()); }
+  bool covers_registered(unsigned index, const void* buffer, std::size_t length) const noexcept;
   void cancel(OpHandle op);
   void cancel_all() { cancel_matching(nullptr); }
   void cancel_file(FileState* file) { cancel_matching(file); }
@@ -101,24 +121,48 @@ class EngineCore {
   void skip_moved(Request* request, std::size_t moved);
   std::size_t deliver(RequestQueue& done);
   std::size_t deliver_ready(RequestQueue& done);
+  std::size_t run_posted();
   void leave_backend(Request* r) noexcept;
-  std::error_code foreign_thread() const;
+  void keep_undelivered(RequestQueue& done) noexcept;
+  void work_started();
+  Result<std::size_t> wait_in_call(std::chrono::nanoseconds timeout);
   bool resubmit_if_needed(Request* request);
   std::int64_t final_result(Request& request) const noexcept;
   void complete(Request* request);
   void start_deferred_close(FileState* file);  // its last op finished
-  void flush_started();
+  void submit_started();
   void start_close(FileState* file, Request* close_request);
   void cancel_matching(FileState* file);  // null: every file
   void free_file(FileState* file);
-  void release_files();
-  void drain();
+  void detach_files() noexcept;
+  void drain_for_shutdown();
   void shutdown();
+
+  // Marks a poll()/wait()/run() (or shutdown) on the stack: callbacks run inside
+  // one. The outermost one to unwind performs a deferred destruction.
+  class CallScope {
+   public:
+    CallScope(EngineCore& core, bool polling) noexcept;
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    EngineCore& core_;
+    bool was_polling_;
+  };
 
   Router router_;
   EngineOptions options_;
   std::string fallback_reason_;
   std::thread::id owner_;
+  std::uint64_t fork_generation_;
+  int depth_ = 0;                   // poll()/wait()/run() calls on the stack
+  bool polling_ = false;            // inside poll(), which submits before it returns
+  bool destroy_requested_ = false;  // the Engine went away inside a callback
+  bool event_fd_watched_ = false;
+  bool work_signalled_ = false;     // event_fd() made readable for unsubmitted work
+  std::vector<iovec> registered_;
   bool fast_path_any_depth_ = false;  // a pool hand-off never beats preadv2
 
   RequestPool pool_;
@@ -138,11 +182,16 @@ class EngineCore {
 
 template <class Callback>
 [[gnu::noinline]] void reject_foreign(EngineCore& core, Callback& callback) {
-  assert(!"ringfile used from a thread that does not own its engine");
+  const std::error_code error = core.misuse();
+  if (core.in_forked_child()) {
+    // No poll() of this engine can run here to deliver it.
+    if (callback) callback(error);
+    return;
+  }
   // std::function needs a copyable target; the callbacks are move-only.
   auto boxed = std::make_shared<std::decay_t<Callback>>(std::move(callback));
-  core.post([boxed] {
-    if (*boxed) (*boxed)(errno_code(EPERM));
+  core.post([boxed, error] {
+    if (*boxed) (*boxed)(error);
   });
 }
 

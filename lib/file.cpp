@@ -23,7 +23,8 @@ using detail::Request;
 namespace {
 
 // An op on a File with no engine behind it (default-constructed, moved-from, or
-// its engine destroyed) cannot wait for a poll(): its callback runs at once.
+// its engine destroyed) cannot wait for a poll(): its callback runs at once, the
+// one exception to "callbacks run inside poll()" (see file.hpp).
 template <class Callback>
 OpHandle fail_detached(Callback& callback) {
   if (callback) callback(errno_code(EBADF));
@@ -40,8 +41,14 @@ int check_range(std::int64_t offset, std::size_t length) {
   return 0;
 }
 
+// Like pread on a pipe: a position means nothing to a stream.
+int check_position(const FileState& file, std::int64_t offset) {
+  return offset != kStreamOffset && file.stream_only ? ESPIPE : 0;
+}
+
 int check_buffer(const FileState& file, const void* buffer, std::size_t length, std::int64_t offset) {
   if (int err = check_range(offset, length)) return err;
+  if (int err = check_position(file, offset)) return err;
   if (!buffer && length > 0) return EFAULT;
   const std::size_t a = file.direct_alignment;
   if (a > 1 && (misaligned(reinterpret_cast<std::uintptr_t>(buffer), a) || misaligned(length, a) ||
@@ -68,7 +75,8 @@ int check_vector(const FileState& file, const iovec* iov, int iovcnt, std::int64
       misaligned(static_cast<std::uint64_t>(offset), file.direct_alignment)) {
     return EINVAL;
   }
-  return check_range(offset, total);
+  if (int err = check_range(offset, total)) return err;
+  return check_position(file, offset);
 }
 
 // Shared front half of every file op: engine present, right thread, request
@@ -89,7 +97,12 @@ OpHandle file_op(FileState* state, const OpArgs& args, Callback&& callback, Fill
 OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&& callback) {
   return file_op(state, args, std::move(callback), [&](Request& r) {
     r.exact = exact;
-    return check_buffer(*state, args.buf, args.len, args.offset);
+    if (int err = check_buffer(*state, args.buf, args.len, args.offset)) return err;
+    const bool fixed = args.op == detail::Op::ReadFixed || args.op == detail::Op::WriteFixed;
+    if (fixed && !state->core->covers_registered(args.buf_index, args.buf, args.len)) {
+      return EFAULT;  // what io_uring says; the pool would not notice
+    }
+    return 0;
   });
 }
 
@@ -117,8 +130,16 @@ File::~File() { release(); }
 void File::release() noexcept {
   FileState* state = std::exchange(state_, nullptr);
   if (!state) return;
-  if (state->core) {
-    state->core->drop_handle(state);
+  if (EngineCore* core = state->core) {
+    if (core->on_owner_thread()) {
+      core->drop_handle(state);
+    } else if (core->in_forked_child()) {
+      state->has_handle = false;  // the inherited engine's teardown here frees it
+    } else {
+      // The last shared_ptr<File> dropped on a worker: the engine's state is the
+      // owner thread's alone, so the close is handed to it.
+      core->post([core, state] { core->drop_handle(state); });
+    }
     return;
   }
   // The engine is gone; this handle owns what is left.
@@ -127,15 +148,16 @@ void File::release() noexcept {
 }
 
 OpHandle File::open(Engine& engine, std::string_view path, int flags, mode_t mode, OpenCallback callback) {
-  return detail::open_path(detail::EngineAccess::core(engine), path, flags, mode, std::move(callback));
+  EngineCore* core = detail::EngineAccess::core_if_any(engine);
+  if (!core) return fail_detached(callback);  // a moved-from Engine
+  return detail::open_path(*core, path, flags, mode, std::move(callback));
 }
 
 Result<File> File::adopt(Engine& engine, int fd, Ownership ownership) {
-  EngineCore& core = detail::EngineAccess::core(engine);
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File::adopt called from a thread that does not own the engine");
-    return errno_code(EPERM);
-  }
+  EngineCore* any = detail::EngineAccess::core_if_any(engine);
+  if (!any) return errno_code(EBADF);  // a moved-from Engine
+  EngineCore& core = *any;
+  if (!core.on_owner_thread()) return core.misuse();
   if (fd < 0) return errno_code(EINVAL);
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) return errno_code(errno);
@@ -144,6 +166,7 @@ Result<File> File::adopt(Engine& engine, int fd, Ownership ownership) {
   return File(state);
 }
 
+bool File::seekable() const noexcept { return state_ && state_->fd >= 0 && !state_->stream_only; }
 bool File::is_open() const noexcept { return state_ && state_->fd >= 0 && !state_->closing; }
 int File::native_handle() const noexcept { return fd_of(state_); }
 std::size_t File::direct_alignment() const noexcept { return state_ ? state_->direct_alignment : 1; }

@@ -32,6 +32,7 @@ FileState* EngineCore::new_file(int fd, int open_flags) {
   file->core = this;
   file->fd = fd;
   file->open_flags = open_flags;
+  file->stream_only = sys::seek_current(fd) == -ESPIPE;
   if (open_flags & O_DIRECT) file->direct_alignment = direct_alignment_of(fd);
   file->next = files_;
   if (files_) files_->prev = file;
@@ -84,9 +85,9 @@ void EngineCore::drop_handle(FileState* file) {
   close_file(file, pool_.acquire());
 }
 
-// At shutdown: a file whose handle lives on is left to the handle, which closes
-// the descriptor itself; the rest go now.
-void EngineCore::release_files() {
+// File handles that outlive the engine own their descriptor from now on; the
+// rest go now.
+void EngineCore::detach_files() noexcept {
   while (FileState* f = files_) {
     files_ = f->next;
     if (f->has_handle) {

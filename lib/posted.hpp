@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <vector>
 
@@ -20,24 +21,53 @@ class PostedQueue {
     return was_empty;
   }
 
-  // Runs what was posted before this call (owner thread); returns how many ran.
-  std::size_t run() {
+  bool empty() const noexcept { return !has_posted_.load(std::memory_order_acquire); }
+
+  // Runs what was posted before this call (owner thread) until `stop` turns true.
+  // What did not run (stopped, or one threw) stays queued, first in line, and
+  // `requeued` is called to wake the next poll. Returns how many ran.
+  template <class Requeued>
+  std::size_t run(const bool& stop, Requeued&& requeued) {
     // Most turns have nothing posted: skip the lock. A post() that lands after this
     // look wakes the engine, so the next poll() or wait() runs it.
-    if (!has_posted_.load(std::memory_order_acquire)) return 0;
+    if (empty()) return 0;
+    // A local batch (reusing the member's capacity): a posted function may poll().
+    std::vector<std::function<void()>> batch = std::move(running_);
     {
       std::lock_guard lock(mutex_);
       has_posted_.store(false, std::memory_order_relaxed);
-      if (posted_.empty()) return 0;
-      running_.swap(posted_);
+      batch.swap(posted_);
     }
-    const std::size_t n = running_.size();
-    for (auto& fn : running_) fn();
-    running_.clear();
-    return n;
+    struct KeepUnrun {
+      PostedQueue& q;
+      std::vector<std::function<void()>>& batch;
+      std::size_t ran = 0;
+      Requeued& requeued;
+      ~KeepUnrun() { q.keep_unrun(batch, ran, requeued); }
+    } keep{*this, batch, 0, requeued};
+    while (keep.ran < batch.size() && !stop) {
+      auto fn = std::move(batch[keep.ran++]);
+      fn();
+    }
+    return keep.ran;
   }
 
  private:
+  template <class Requeued>
+  void keep_unrun(std::vector<std::function<void()>>& batch, std::size_t ran, Requeued& requeued) noexcept {
+    if (ran < batch.size()) {
+      {
+        std::lock_guard lock(mutex_);
+        posted_.insert(posted_.begin(), std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(ran)),
+                       std::make_move_iterator(batch.end()));
+        has_posted_.store(true, std::memory_order_release);
+      }
+      requeued();
+    }
+    batch.clear();
+    if (running_.capacity() < batch.capacity()) running_ = std::move(batch);
+  }
+
   std::mutex mutex_;
   std::atomic<bool> has_posted_{false};
   std::vector<std::function<void()>> posted_;

@@ -274,6 +274,9 @@ struct RequestState {
   bool on_probation = false;  // re-run on the pool after an EINVAL from the ring
   std::uint8_t retries = 0;
   int fixed_slot = -1;        // registered-file slot for args.fd, or -1
+  // io_uring: a FIFO its non-blocking open gave, kept open while the pool repeats
+  // the open the blocking way open(2) does; closed when that completes.
+  int fifo_placeholder = -1;
   std::size_t done = 0;       // bytes moved by earlier rounds of this op
   std::uint64_t serial = 0;   // 0 when free: a stale OpHandle no longer matches
 

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <new>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <system_error>
 #include <thread>
 
@@ -88,6 +93,7 @@ void Router::start_on_pool(Request* head) {
     r->route = Route::Pool;
     if (err) {
       r->res = -err;
+      close_placeholder(*r);
       failed_.push_back(r);
       continue;
     }
@@ -127,8 +133,42 @@ bool Router::rerouted(Request* r) {
   return true;
 }
 
+// io_uring opens without blocking first (O_NONBLOCK), which on a FIFO is not what
+// open(2) does: a write open with no reader fails with ENXIO instead of waiting,
+// and a read open with no writer succeeds at once, so the first read sees end of
+// file. The pool engine blocks as open(2) does, and so must this one: a write
+// open is repeated on the pool, the blocking way; a read open keeps its
+// descriptor (reopening could miss a writer that comes and goes in between) and
+// a worker waits on it for the first writer, which is when open(2) returns.
+bool Router::reopen_blocking(Request& r) {
+  const OpArgs& a = r.args;
+  if (primary_is_pool_ || a.op != Op::Open || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
+    return false;
+  }
+  if (r.res == -ENXIO) return (a.flags & O_ACCMODE) != O_RDONLY;
+  if (r.res < 0 || (a.flags & O_ACCMODE) != O_RDONLY) return false;
+  const int fd = static_cast<int>(r.res);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+  r.fifo_placeholder = fd;
+  r.args.op = Op::Call;  // back to Op::Open in take_pool()
+  r.set_work([req = &r, fd]() -> std::int64_t {
+    // A FIFO's read end reports no POLLHUP until a writer has opened it.
+    pollfd p{fd, POLLIN, 0};
+    for (;;) {
+      if (::poll(&p, 1, -1) > 0) return fd;
+      if (errno != EINTR || req->cancelled.load(std::memory_order_relaxed)) return -errno;
+    }
+  });
+  return true;
+}
+
 void Router::take_primary(RequestQueue& from, RequestQueue& done) {
   while (Request* r = from.pop_front()) {
+    if (reopen_blocking(*r)) {
+      start_on_pool(r);
+      continue;
+    }
     if (!rerouted(r)) done.push_back(r);
   }
   flush_pool();  // re-routed requests go to the pool now, before this thread blocks
@@ -143,6 +183,7 @@ void Router::take_pool(RequestQueue& done) {
     --on_pool_;
     if (r->on_probation && r->res >= 0) r->file->refused_ops |= op_bit(r->args.op);
     r->on_probation = false;
+    close_placeholder(*r);
     done.push_back(r);
   }
 }
@@ -156,6 +197,17 @@ void Router::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
   primary_->reap(from_primary, done.size() > before ? std::chrono::nanoseconds::zero() : timeout);
   take_primary(from_primary, done);
   take_pool(done);
+}
+
+// A FIFO's read open waited on the pool: it is an open again, and the descriptor
+// it kept is the result, or closed when the wait failed.
+void Router::close_placeholder(Request& r) noexcept {
+  if (r.fifo_placeholder < 0) return;
+  r.args.op = Op::Open;
+  r.args.work->reset();
+  r.args.work = nullptr;
+  const int fd = std::exchange(r.fifo_placeholder, -1);
+  if (r.res < 0) ::close(fd);
 }
 
 void Router::cancel(Request* request) {

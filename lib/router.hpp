@@ -38,6 +38,11 @@ class Router {
   void file_closing(FileState& file);
 
   void add_stats(EngineStats& stats) const noexcept;
+  // In a forked child: the executors are the parent's; let go of them untouched.
+  void forget() noexcept {
+    (void)primary_.release();
+    (void)pool_.release();
+  }
 
  private:
   bool needs_pool(const Request& r) const noexcept;
@@ -45,6 +50,8 @@ class Router {
   void flush_pool();
   Backend* pool();
   bool rerouted(Request* r);
+  bool reopen_blocking(Request& r);
+  void close_placeholder(Request& r) noexcept;
   void take_pool(RequestQueue& done);
   void take_primary(RequestQueue& from, RequestQueue& done);
 

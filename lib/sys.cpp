@@ -329,6 +329,13 @@ int openat2(int dirfd, const char* path, std::uint64_t flags, std::uint64_t mode
   return static_cast<int>(result_of(::syscall(SYS_openat2, dirfd, path, &how, sizeof how)));
 }
 
+std::int64_t seek_current(int fd) {
+  auto i = intercept(Call::seek);
+  if (i.error) return i.error;
+  const off_t at = ::lseek(fd, 0, SEEK_CUR);
+  return at < 0 ? -errno : at;
+}
+
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len) {
   auto i = intercept(Call::cachestat);
   if (i.error) return i.error;

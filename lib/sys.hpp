@@ -53,6 +53,7 @@ enum class Call : std::uint8_t {
   openat2,
   uring_setup,     // io_uring_queue_init_params
   uring_register,  // buffer and file registration
+  seek,            // lseek(fd, 0, SEEK_CUR): is a newly opened file seekable?
   count_
 };
 
@@ -152,6 +153,9 @@ int poll_one(int fd, short events, int timeout_ms);
 std::int64_t fs_type(int fd);
 // openat2(2); -ENOSYS on kernels before 5.6.
 int openat2(int dirfd, const char* path, std::uint64_t flags, std::uint64_t mode, std::uint64_t resolve);
+// The file position, or -errno: -ESPIPE for pipes, FIFOs, sockets and other
+// streams that pread/pwrite refuse.
+std::int64_t seek_current(int fd);
 // Pages of [offset, offset + len) not in the page cache (cachestat(2), Linux 6.5),
 // or -errno: -ENOSYS on older kernels.
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len);

@@ -29,6 +29,7 @@ class ThreadPoolBackend final : public Backend {
   int event_fd() const noexcept override { return notify_fd_; }
   bool supports(Op) const noexcept override { return true; }
   void wake() noexcept override;
+  void signal_event_fd() noexcept override;
   unsigned capacity() const noexcept override { return 1u << 16; }
   void start(Request* request) override;
   void flush() override;
@@ -73,6 +74,7 @@ class ThreadPoolBackend final : public Backend {
   Backend* signal_via_;
   int notify_fd_ = -1;
   void notify() noexcept;
+  bool work_signalled_ = false;  // owner only: signal_event_fd() wrote notify_fd_
 
   RequestQueue staged_;  // owner only: started, not yet flushed
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <liburing.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -90,8 +91,22 @@ void UringBackend::wake() noexcept {
   write_eventfd(event_fd_);
 }
 
+void UringBackend::signal_event_fd() noexcept {
+  event_fd_watched_ = true;  // reap() resets it from now on
+  write_eventfd(event_fd_);
+}
+
 // `head` may lead a chain (link_next): it goes to the kernel as IOSQE_IO_LINK SQEs.
 void UringBackend::start(Request* head) {
+  if (sqpoll_ && credentials_changed()) {
+    // The SQ thread would run it with the set-up credentials (libuv's
+    // CVE-2024-22017): refuse rather than act with privileges the process dropped.
+    for (Request* r = head; r; r = r->link_next) {
+      r->res = -EPERM;
+      early_.push_back(r);
+    }
+    return;
+  }
   unsigned length = 0;
   for (Request* r = head; r; r = r->link_next) ++length;
   // A link does not reach across two submissions: the chain goes in one.

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "backend.hpp"
 #include "uring/probe.hpp"
 
@@ -42,6 +44,7 @@ class UringBackend final : public Backend {
   std::string describe() const override;
   int event_fd() const noexcept override;
   void wake() noexcept override;
+  void signal_event_fd() noexcept override;
 
   unsigned capacity() const noexcept override { return capacity_; }
   bool supports(Op op) const noexcept override { return probe_.supports(op); }
@@ -90,6 +93,7 @@ class UringBackend final : public Backend {
   void arm_wake();
   std::size_t take_cqes(RequestQueue& done);
   void finish(Request* request, int cqe_res, RequestQueue& done);
+  bool credentials_changed() const;
   std::size_t take_early(RequestQueue& done);
   void wait(RequestQueue& done, std::chrono::nanoseconds timeout);
   void drain_before_exit();
@@ -101,6 +105,16 @@ class UringBackend final : public Backend {
   UringProbe probe_;
   unsigned capacity_ = 0;
   bool sqpoll_ = false;
+  // SQPOLL: the kernel thread submits with the credentials the ring was set up
+  // with; ops are refused once the process's own differ (a dropped privilege).
+  struct Credentials {
+    uid_t uid[3] = {};  // real, effective, saved
+    gid_t gid[3] = {};
+    std::vector<gid_t> groups;
+    bool operator==(const Credentials&) const = default;
+  };
+  static Credentials current_credentials();
+  Credentials setup_credentials_;
 
   int event_fd_ = -1;  // registered with the ring: readable when CQEs are posted
   int wake_fd_ = -1;   // polled inside the ring: wake() writes it
