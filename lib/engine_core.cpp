@@ -103,6 +103,7 @@ void EngineCore::finish_now(Request* head, std::int64_t res) {
 }
 
 OpHandle EngineCore::submit(Request* request) {
+  if (op_timeout_.count() > 0) [[unlikely]] arm_deadline(request);
   OpHandle handle = accept(request);
   if (shutting_down_ && request->args.op != Op::Close) {
     finish_now(request, -ECANCELED);
@@ -124,6 +125,7 @@ OpHandle EngineCore::submit_chain(FileState* file, Request* head) {
     accept(r);
     r->file = file;  // members name their own descriptors (send_to's splice a pipe)
     ++file->in_flight;
+    if (op_timeout_.count() > 0) [[unlikely]] arm_deadline(r);
     r->link_tail = r != head && !r->link_next;
   }
   if (shutting_down_) finish_now(head, -ECANCELED);
@@ -250,6 +252,7 @@ bool EngineCore::resubmit_if_needed(Request* r) {
   if (r->res >= 0 && !r->exact) return false;  // the common case
   // A chain member cannot be rerun alone: its partner already ran or was cancelled.
   if (r->cancelled.load(std::memory_order_relaxed) || shutting_down_ || r->link_next || r->link_tail) return false;
+  if (past_deadline(*r)) return false;  // interrupted by its timeout: no second try
   // close() releases the descriptor even when it fails: a retry could close a
   // number another open has been given meanwhile.
   // A full non-blocking socket's EAGAIN is send_to's to wait out (POLLOUT), not to spin on.
@@ -272,6 +275,9 @@ bool EngineCore::resubmit_if_needed(Request* r) {
 // The core's rules for a result, in one place: cancel, continuation, chains.
 std::int64_t EngineCore::final_result(Request& r) const noexcept {
   std::int64_t res = cancel_rule(r, r.res);
+  // Cancelled or interrupted by its deadline (the ring's link timeout or the
+  // core's timer): the op timed out.
+  if ((res == -ECANCELED || res == -EINTR) && (r.timed_out || past_deadline(r))) res = -ETIMEDOUT;
   if (r.done == 0 && !r.link_next && !r.link_tail) return res;  // the common case
   if (r.done > 0 && is_transfer(r.args.op)) {
     if (res >= 0) res += static_cast<std::int64_t>(r.done);
@@ -293,6 +299,7 @@ std::int64_t EngineCore::final_result(Request& r) const noexcept {
 
 void EngineCore::complete(Request* r) {
   const std::int64_t res = final_result(*r);
+  if (r->deadline != DeadlineClock::time_point{}) [[unlikely]] disarm_deadline(r);
   --pending_;
   ++stats_.completed;
   if (FileState* file = r->file) {
@@ -373,6 +380,7 @@ Result<std::size_t> EngineCore::poll() {
   (void)flush();
   RequestQueue done;
   router_.reap(done, std::chrono::nanoseconds(0));
+  expire_deadlines();
   // An epoll-driven caller sleeps after this: ops its callbacks started must be
   // with the kernel or the workers by then, also when a callback threw.
   struct SubmitAfter {
@@ -409,7 +417,8 @@ Result<std::size_t> EngineCore::wait_in_call(std::chrono::nanoseconds timeout) {
     // Submits what is started and waits in one step (one io_uring_enter). Ops that
     // the callbacks below start are submitted by the next poll()/wait()/submit().
     work_signalled_ = false;
-    router_.reap(done, left);
+    router_.reap(done, wait_bound(left));
+    expire_deadlines();
     n = deliver_ready(done);
     if (n > 0 || destroy_requested_) return n;
   }
@@ -469,6 +478,7 @@ EngineStats EngineCore::stats() const noexcept {
   EngineStats s = stats_;
   s.in_flight = in_backend_;
   s.queued = queued_.size();
+  s.timers_armed = deadlines_.size();
   router_.add_stats(s);
   return s;
 }

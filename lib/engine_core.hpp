@@ -4,6 +4,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
+#include <utility>
 #include <span>
 #include <string>
 #include <thread>
@@ -36,6 +38,10 @@ class EngineCore {
   Backend& backend() noexcept { return router_.primary(); }
   Router& router() noexcept { return router_; }
   PipeCache& pipes() noexcept { return pipes_; }
+
+  // OpTimeout: ops submitted while it is nonzero carry a deadline (deadlines.cpp).
+  std::chrono::nanoseconds op_timeout() const noexcept { return op_timeout_; }
+  void set_op_timeout(std::chrono::nanoseconds timeout) noexcept { op_timeout_ = timeout; }
   const EngineOptions& options() const noexcept { return options_; }
   const std::string& fallback_reason() const noexcept { return fallback_reason_; }
   // The calling thread owns the engine, in the process that made it.
@@ -178,6 +184,17 @@ class EngineCore {
   PostedQueue posted_;
   EngineStats stats_;
   PipeCache pipes_;
+
+  // Per-op deadlines (deadlines.cpp): each armed op, by deadline, until it completes.
+  using DeadlineClock = std::chrono::steady_clock;
+  void arm_deadline(Request* r);
+  void disarm_deadline(Request* r) noexcept;
+  bool ring_times_out(const Request& r) const noexcept;
+  void expire_deadlines();
+  std::chrono::nanoseconds wait_bound(std::chrono::nanoseconds left) const noexcept;
+  static bool past_deadline(const Request& r) noexcept;
+  std::chrono::nanoseconds op_timeout_{0};
+  std::set<std::pair<DeadlineClock::time_point, Request*>> deadlines_;
 };
 
 template <class Callback>

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/time_types.h>
 #include <linux/stat.h>
 #include <sys/uio.h>
 
@@ -279,6 +281,11 @@ struct RequestState {
   int fifo_placeholder = -1;
   std::size_t done = 0;       // bytes moved by earlier rounds of this op
   std::uint64_t serial = 0;   // 0 when free: a stale OpHandle no longer matches
+  // A per-op deadline (OpTimeout), or the epoch for none. Past it the op completes
+  // with ETIMEDOUT: IORING_OP_LINK_TIMEOUT on the ring, the core's timer elsewhere.
+  std::chrono::steady_clock::time_point deadline{};
+  bool timed_out = false;            // the core's timer cancelled it
+  __kernel_timespec link_timeout{};  // the ring's relative timeout, read when it is submitted
 
   // Linked ops (write then fsync): the head points at the op that runs only if the
   // head completes in full; executors take a chain as a unit (IOSQE_IO_LINK on

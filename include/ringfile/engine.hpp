@@ -99,6 +99,7 @@ struct EngineStats {
   std::uint64_t completed = 0;       // completions delivered
   std::uint64_t in_flight = 0;       // handed to the kernel or workers, not yet reaped
   std::uint64_t queued = 0;          // waiting in user space for room in flight
+  std::uint64_t timers_armed = 0;    // per-op deadlines (OpTimeout) of ops not yet completed
   std::uint64_t fast_path_reads = 0; // reads served by preadv2(RWF_NOWAIT) on the owner
   std::uint64_t retries = 0;         // EINTR/EAGAIN resubmissions
   std::uint64_t fallback_ops = 0;    // io_uring ops re-run on the helper pool

@@ -7,6 +7,7 @@
 #include "ringfile/file.hpp"
 #include "ringfile/file_stat.hpp"
 #include "ringfile/fs.hpp"
+#include "ringfile/op_timeout.hpp"
 #include "ringfile/result.hpp"
 #include "ringfile/stream.hpp"
 #include "ringfile/task.hpp"

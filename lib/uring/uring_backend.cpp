@@ -109,13 +109,17 @@ void UringBackend::start(Request* head) {
   }
   unsigned length = 0;
   for (Request* r = head; r; r = r->link_next) ++length;
+  // A single op with a deadline is linked to an IORING_OP_LINK_TIMEOUT; the core's
+  // timer covers chain members.
+  const bool timed = length == 1 && head->deadline != std::chrono::steady_clock::time_point{};
   // A link does not reach across two submissions: the chain goes in one.
-  if (length > 1) make_room(length);
+  if (length > 1 || timed) make_room(length + (timed ? 1 : 0));
   for (Request* r = head; r; r = r->link_next) {
     io_uring_sqe* sqe = prep(*r);
-    if (r->link_next) sqe->flags |= IOSQE_IO_LINK;
+    if (r->link_next || timed) sqe->flags |= IOSQE_IO_LINK;
     ++ring_requests_;
   }
+  if (timed) link_timeout(*head);
 }
 
 void UringBackend::make_room(unsigned sqes) {
@@ -265,6 +269,19 @@ void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   request->res = res;
   sys::trace(seam_call(request->args.op), sys::Phase::end, request->args.fd, request->args.offset, res);
   done.push_back(request);
+}
+
+// Relative to now, from the request's absolute deadline (it may have waited in the
+// queue). The kernel reads the timespec when the SQE is submitted: it lives in the
+// request until then. Its own CQE (-ETIME or -ECANCELED) is not a request's.
+void UringBackend::link_timeout(Request& r) {
+  const auto left = std::max<std::chrono::nanoseconds::rep>(
+      1, std::chrono::duration_cast<std::chrono::nanoseconds>(r.deadline - std::chrono::steady_clock::now()).count());
+  r.link_timeout.tv_sec = left / 1'000'000'000;
+  r.link_timeout.tv_nsec = left % 1'000'000'000;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_link_timeout(sqe, &r.link_timeout, 0);
+  io_uring_sqe_set_data64(sqe, kLinkTimeoutTag);
 }
 
 void UringBackend::arm_wake() {

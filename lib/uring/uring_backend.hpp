@@ -81,6 +81,7 @@ class UringBackend final : public Backend {
   // timeout SQE (kernels without EXT_ARG) uses LIBURING_UDATA_TIMEOUT, all ones.
   static constexpr std::uint64_t kWakeTag = 1;
   static constexpr std::uint64_t kCancelTag = 2;
+  static constexpr std::uint64_t kLinkTimeoutTag = 3;
   static constexpr std::uint64_t kFirstRequestTag = 4096;
 
   io_uring* ring() const noexcept { return ring_.get(); }
@@ -91,6 +92,7 @@ class UringBackend final : public Backend {
   int submit();
   void enter_if_needed();
   void arm_wake();
+  void link_timeout(Request& request);
   std::size_t take_cqes(RequestQueue& done);
   void finish(Request* request, int cqe_res, RequestQueue& done);
   bool credentials_changed() const;

@@ -1,0 +1,130 @@
+// Per-op deadlines on both engines: a FIFO that never gets a writer, a read that
+// completes before its deadline, the awaitable form.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "op_helpers.hpp"
+
+namespace ringfile::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class OpTimeoutTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    fifo_ = dir_.file("fifo");
+    ASSERT_EQ(::mkfifo(fifo_.c_str(), 0600), 0);
+  }
+  // Both ends in one descriptor: the FIFO has a writer that never writes.
+  File open_fifo_rw() {
+    auto f = open_sync(engine(), fifo_, O_RDWR);
+    EXPECT_TRUE(f) << f.error().message();
+    return f ? std::move(*f) : File{};
+  }
+  std::string fifo_;
+};
+
+TEST_P(OpTimeoutTest, OpeningAFifoThatNeverGetsAWriterTimesOut) {
+  std::optional<Result<File>> opened;
+  {
+    OpTimeout limit(engine(), 50ms);
+    File::open(engine(), fifo_, O_RDONLY, [&](Result<File> f) { opened.emplace(std::move(f)); });
+  }
+  auto f = await(engine(), opened);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error(), std::errc::timed_out);
+  EXPECT_EQ(engine().stats().timers_armed, 0u);
+  // The engine goes on: the next op has no deadline and works.
+  write_plain(dir_.file("plain"), "still fine");
+  auto plain = open_sync(engine(), dir_.file("plain"), O_RDONLY);
+  ASSERT_TRUE(plain) << plain.error().message();
+}
+
+TEST_P(OpTimeoutTest, AReadPastItsDeadlineNeverTouchesItsBufferAgain) {
+  File fifo = open_fifo_rw();
+  char buf[16];
+  std::memset(buf, 'x', sizeof buf);
+  std::optional<Result<std::size_t>> got;
+  {
+    OpTimeout limit(engine(), 50ms);
+    fifo.read(buf, sizeof buf, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
+  }
+  auto r = await(engine(), got);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::timed_out);
+  EXPECT_EQ(engine().stats().timers_armed, 0u);
+  // Data that arrives now is not read into the old buffer, and none of it is lost.
+  const int writer = ::open(fifo_.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "late", 4), 4);
+  (void)engine().wait(20ms);
+  EXPECT_EQ(std::string(buf, sizeof buf), std::string(sizeof buf, 'x'));
+  char again[16] = {};
+  auto n = read_sync(engine(), fifo, again, sizeof again, kStreamOffset);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(std::string(again, *n), "late");
+  ::close(writer);
+}
+
+TEST_P(OpTimeoutTest, AReadThatCompletesBeforeItsDeadlineIsUnaffected) {
+  File fifo = open_fifo_rw();
+  const int writer = ::open(fifo_.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  char buf[16] = {};
+  std::optional<Result<std::size_t>> got;
+  {
+    OpTimeout limit(engine(), 30s);
+    fifo.read(buf, sizeof buf, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
+  }
+  EXPECT_EQ(engine().stats().timers_armed, 1u);
+  (void)engine().poll();  // the read is with the kernel or a worker, waiting
+  ASSERT_EQ(::write(writer, "in time", 7), 7);
+  auto r = await(engine(), got);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(std::string(buf, *r), "in time");
+  EXPECT_EQ(engine().stats().timers_armed, 0u) << "a timer outlived its op";
+  ::close(writer);
+}
+
+TEST_P(OpTimeoutTest, RegularFileOpsWithADeadlineCompleteNormally) {
+  const std::string data = random_bytes(100000, 31);
+  write_plain(dir_.file("data"), data);
+  auto f = open_sync(engine(), dir_.file("data"), O_RDWR);
+  ASSERT_TRUE(f);
+  std::string buf(data.size(), '\0');
+  std::optional<Result<std::size_t>> read;
+  std::optional<Result<void>> synced;
+  {
+    OpTimeout limit(engine(), 10s);
+    f->read_exact(buf.data(), buf.size(), 0, [&](Result<std::size_t> r) { read.emplace(r); });
+    f->fsync([&](Result<void> r) { synced.emplace(r); });
+  }
+  auto n = await(engine(), read);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_TRUE(buf == data);
+  EXPECT_TRUE(await(engine(), synced));
+  EXPECT_EQ(engine().stats().timers_armed, 0u);
+}
+
+TEST_P(OpTimeoutTest, AwaitableForm) {
+  File fifo = open_fifo_rw();
+  char buf[8];
+  auto r = await_op(engine(), with_timeout(engine(), 50ms, fifo.read(buf, sizeof buf, kStreamOffset)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::timed_out);
+  EXPECT_EQ(engine().stats().timers_armed, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, OpTimeoutTest, ::testing::ValuesIn(engines_under_test()), backend_name);
+
+}  // namespace
+}  // namespace ringfile::test
