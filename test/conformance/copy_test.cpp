@@ -13,15 +13,8 @@ namespace {
 
 using detail::sys::Call;
 
-class CopyTest : public EngineTest {
+class CopyTest : public SeamTest {
  protected:
-  void SetUp() override {
-    EngineTest::SetUp();
-    if (IsSkipped()) return;
-    detail::sys::clear_faults();
-  }
-  void TearDown() override { detail::sys::clear_faults(); }
-
   // Source and destination, the source holding `data`.
   void make_pair(const std::string& data) {
     write_plain(dir_.file("src"), data);

@@ -31,6 +31,19 @@ inline void count_syscalls() {
   detail::sys::count_calls();
 }
 
+// An EngineTest whose syscall seam starts and ends with no fault or trace armed.
+class SeamTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    detail::sys::clear_faults();
+    EngineTest::SetUp();
+  }
+  void TearDown() override {
+    detail::sys::stop_trace();
+    detail::sys::clear_faults();
+  }
+};
+
 // Runs an awaitable to completion from a one-off task.
 template <class Awaitable>
 auto await_op(Engine& engine, Awaitable&& awaitable) {

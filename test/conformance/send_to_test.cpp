@@ -36,15 +36,8 @@ class Drain {
   std::thread thread_;
 };
 
-class SendToTest : public EngineTest {
+class SendToTest : public SeamTest {
  protected:
-  void SetUp() override {
-    EngineTest::SetUp();
-    if (IsSkipped()) return;
-    detail::sys::clear_faults();
-  }
-  void TearDown() override { detail::sys::clear_faults(); }
-
   File source(const std::string& data) {
     write_plain(dir_.file("src"), data);
     auto f = open_sync(engine(), dir_.file("src"), O_RDONLY);

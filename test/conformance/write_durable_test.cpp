@@ -24,21 +24,15 @@ struct Outcome {
   std::size_t trace_position;  // trace length when the callback ran
 };
 
-class WriteDurableTest : public EngineTest {
+class WriteDurableTest : public SeamTest {
  protected:
   void SetUp() override {
-    EngineTest::SetUp();
+    SeamTest::SetUp();
     if (IsSkipped()) return;
-    detail::sys::clear_faults();
     auto f = open_sync(engine(), dir_.file("durable"), O_RDWR | O_CREAT | O_TRUNC);
     ASSERT_TRUE(f) << f.error().message();
     file_ = std::move(*f);
   }
-  void TearDown() override {
-    detail::sys::stop_trace();
-    detail::sys::clear_faults();
-  }
-
   // Submits `count` durable writes at once, each its own block, and runs them all.
   std::vector<Outcome> write_all_durably(std::size_t count) {
     data_ = random_bytes(count * kBlock, 7);
