@@ -3,6 +3,7 @@
 // refuses it, the copy goes on with reads and writes through the engine.
 
 #include <cerrno>
+#include <climits>
 #include <memory>
 
 #include <fcntl.h>
@@ -135,9 +136,11 @@ struct CopyJob {
   }
 };
 
-// A callback with no engine to wait on (a detached File) runs at once.
-int copy_args_error(const File& src, const File& dst, std::int64_t offset, std::int64_t dest_offset) {
-  if (offset < 0 || dest_offset < 0) return EINVAL;
+// The errno copy_to fails with before any syscall, or 0. Lengths above SSIZE_MAX
+// (a negative length cast to size_t) are EINVAL, except kToEnd.
+int copy_args_error(const File& src, const File& dst, std::int64_t offset, std::int64_t dest_offset,
+                    std::size_t length) {
+  if (offset < 0 || dest_offset < 0 || (length > SSIZE_MAX && length != kToEnd)) return EINVAL;
   if (!src.is_open() || !dst.is_open()) return EBADF;
   if (FileAccess::core(src) != FileAccess::core(dst)) return EXDEV;
   return 0;
@@ -151,7 +154,8 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
   if (core && core->rejects_foreign(callback)) return;
   auto job = std::make_unique<CopyJob>(CopyJob{this, &dest, offset, dest_offset, length, 0, false, false, {}, {}});
   job->callback = std::move(callback);
-  if (int err = copy_args_error(*this, dest, offset, dest_offset)) {
+  if (int err = copy_args_error(*this, dest, offset, dest_offset, length)) {
+    // A File with no engine behind it has no poll to wait for: its callback runs at once.
     if (!core) return CopyJob::finish(std::move(job), -err);
     // Through the engine, like every other op's error: the callback runs in a poll.
     detail::Request* r = core->make_request(detail::OpArgs::nop());

@@ -132,7 +132,8 @@ class RINGFILE_API File {
   // for the pair. The callback gets the bytes copied; an error after some bytes
   // were copied gives the count, like read. Several ops in a row: no OpHandle.
   // Both Files must stay open until the callback runs. EINVAL for a negative
-  // offset, EBADF when either File is not open, EXDEV for Files of two engines.
+  // offset or a length above SSIZE_MAX other than kToEnd (a negative length cast
+  // to size_t), EBADF when either File is not open, EXDEV for Files of two engines.
   void copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length, IoCallback callback);
 
   // Sends `length` bytes of this file from `offset` to `out_fd` (a socket, a pipe,

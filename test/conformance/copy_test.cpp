@@ -182,6 +182,9 @@ TEST_P(CopyTest, BadInputFailsBeforeAnySyscall) {
   auto negative = copy(-1, 0, 4);
   ASSERT_FALSE(negative);
   EXPECT_EQ(negative.error(), std::errc::invalid_argument);
+  auto negative_length = copy(0, 0, static_cast<std::size_t>(-4));
+  ASSERT_FALSE(negative_length);
+  EXPECT_EQ(negative_length.error(), std::errc::invalid_argument);
   auto negative_dest = copy(0, -7, 4);
   ASSERT_FALSE(negative_dest);
   EXPECT_EQ(negative_dest.error(), std::errc::invalid_argument);
