@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include <fcntl.h>
+#include <sys/sysmacros.h>
 
 #include "engine_core.hpp"
 #include "ringfile/file.hpp"
@@ -43,6 +44,8 @@ FileStat to_file_stat(const struct statx& s) {
   out.uid = s.stx_uid;
   out.gid = s.stx_gid;
   out.inode = s.stx_ino;
+  out.device = makedev(s.stx_dev_major, s.stx_dev_minor);
+  out.special_device = makedev(s.stx_rdev_major, s.stx_rdev_minor);
   out.block_size = s.stx_blksize;
   out.blocks = s.stx_blocks;
   out.atime = {static_cast<time_t>(s.stx_atime.tv_sec), static_cast<long>(s.stx_atime.tv_nsec)};

@@ -1,6 +1,7 @@
 #include "ringfile/file.hpp"
 
 #include <cassert>
+#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <limits>
@@ -148,6 +149,17 @@ OpHandle File::open(Engine& engine, std::string_view path, int flags, mode_t mod
   r->flags = flags | O_CLOEXEC;
   r->mode = static_cast<int>(mode);
   return core.submit(r);
+}
+
+Result<File> File::adopt(Engine& engine, int fd) {
+  EngineCore& core = engine.core();
+  if (!core.on_owner_thread()) {
+    assert(!"ringfile::File::adopt called from a thread that does not own the engine");
+    return errno_code(EPERM);
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return errno_code(errno);
+  return File(core.new_file(fd, flags));
 }
 
 bool File::is_open() const noexcept { return state_ && state_->fd >= 0 && !state_->closing; }

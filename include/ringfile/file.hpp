@@ -62,6 +62,11 @@ class RINGFILE_API File {
     return open(engine, path, flags, 0644, std::move(callback));
   }
 
+  // Takes ownership of an already open descriptor (a pipe, a socket, a file opened
+  // by other code): closing the File closes it. Its open flags come from
+  // fcntl(F_GETFL). EBADF when fd is not open, EPERM off the engine's thread.
+  static Result<File> adopt(Engine& engine, int fd);
+
   bool is_open() const noexcept;
   // The kernel descriptor, or -1. Valid until the close completes.
   int native_handle() const noexcept;
