@@ -1,0 +1,334 @@
+"""Binary file objects: buffered (as io.BufferedReader/Writer/Random) and raw (as
+io.FileIO), with every read and write done by the loop's ringfile engine."""
+import io
+import os
+
+from ..base import AsyncBase
+from .utils import (
+    IndirectBase,
+    ThreadedBase,
+    delegate_to_executor,
+    proxy_method_directly,
+    proxy_property_directly,
+)
+
+
+class _EngineFile(AsyncBase):
+    """What every engine-backed file object has: sync attributes, position, sync ops."""
+
+    def __init__(self, stream, on_close=None):
+        self._stream = stream
+        self._on_close = on_close
+
+    def __repr__(self):
+        return "<%s name=%r mode=%r>" % (type(self).__name__, self._stream.name, self._stream.mode)
+
+    # -- synchronous, as in aiofiles --
+    def fileno(self):
+        self._stream.check_open()
+        return self._stream.fd
+
+    def readable(self):
+        self._stream.check_open()
+        return self._stream.readable
+
+    @property
+    def closed(self):
+        return self._stream.closed
+
+    @property
+    def name(self):
+        return self._stream.name
+
+    @name.setter
+    def name(self, value):
+        self._stream.name = value
+
+    @property
+    def mode(self):
+        return self._stream.mode
+
+    # -- asynchronous --
+    async def isatty(self):
+        self._stream.check_open()
+        return self._stream.isatty()
+
+    async def seekable(self):
+        self._stream.check_open()
+        return self._stream.seekable
+
+    async def writable(self):
+        self._stream.check_open()
+        return self._stream.writable
+
+    async def seek(self, offset, whence=os.SEEK_SET):
+        return await self._stream.seek(offset, whence)
+
+    async def tell(self):
+        self._stream.check_seekable()
+        return self._stream.pos
+
+    async def truncate(self, size=None):
+        s = self._stream
+        s.check_writable()
+        await s.drain()
+        if size is None:
+            size = s.pos
+        await s.le.result(s.file.truncate(size))
+        s.drop_read_ahead()
+        return size
+
+    async def flush(self):
+        self._stream.check_open("flush of closed file")
+        await self._stream.drain()
+
+    async def close(self):
+        if self._stream.closed:
+            return
+        try:
+            await self._stream.close()
+        finally:
+            if self._on_close is not None:
+                on_close, self._on_close = self._on_close, None
+                await on_close()
+
+    async def readall(self):
+        s = self._stream
+        s.check_readable()
+        await s.fill_to_eof()
+        return s.take(-1)
+
+    # -- beyond aiofiles: positional I/O and durability, no seek round trip --
+    async def pread(self, size, offset):
+        """Up to `size` bytes at `offset` (fewer only at end of file); the position is unchanged."""
+        s = self._stream
+        s.check_readable()
+        await s.drain()
+        return await s.le.result(s.file.read(size, offset, True))
+
+    async def pwrite(self, data, offset):
+        """Writes all of `data` at `offset`; the position is unchanged."""
+        s = self._stream
+        s.check_writable()
+        await s.drain()
+        s.drop_read_ahead()
+        return await s.le.result(s.file.write(data, offset, True))
+
+    async def fsync(self):
+        s = self._stream
+        s.check_open()
+        await s.drain()
+        await s.le.result(s.file.fsync(False))
+
+    async def fdatasync(self):
+        s = self._stream
+        s.check_open()
+        await s.drain()
+        await s.le.result(s.file.fsync(True))
+
+
+class AsyncBufferedIOBase(_EngineFile):
+    """The engine version of io.BufferedWriter and BufferedIOBase."""
+
+    def detach(self):
+        raise io.UnsupportedOperation("detach")
+
+    @property
+    def raw(self):
+        return AsyncFileIO(self._stream)
+
+    async def read(self, size=-1):
+        s = self._stream
+        s.check_readable()
+        if size is None or size < 0:
+            await s.fill_to_eof()
+            return s.take(-1)
+        have = s.buffered()
+        if have >= size or s._eof:
+            return s.take(size)
+        await s.drain()
+        rest = await s.le.result(s.file.read(size - have, s.offset(s.pos + have), True))
+        if not have:
+            s.pos += len(rest)
+            return rest
+        head = s.take(have)
+        s.pos += len(rest)
+        return head + rest
+
+    async def read1(self, size=-1):
+        s = self._stream
+        s.check_readable()
+        if size is None or size < 0:
+            size = s.buffer_size
+        if s.buffered() == 0 and size > 0:
+            await s.fill(max(size, s.buffer_size))
+        return s.take(size)
+
+    async def readinto(self, buffer):
+        s = self._stream
+        s.check_readable()
+        view = memoryview(buffer).cast("B")
+        have = min(s.buffered(), len(view))
+        if have == len(view) or (have and s.at_eof()):
+            view[:have] = s.take(have)
+            return have
+        await s.drain()
+        got = await s.le.result(s.file.readinto(view[have:], s.offset(s.pos + have), True))
+        if have:
+            view[:have] = s.take(have)
+        s.pos += got
+        return have + got
+
+    async def readline(self, size=-1):
+        s = self._stream
+        s.check_readable()
+        if size is None:
+            size = -1
+        while True:
+            end = s._rbuf.find(b"\n", s._roff)
+            if end >= 0:
+                n = end + 1 - s._roff
+                return s.take(n if size < 0 else min(n, size))
+            if 0 <= size <= s.buffered():
+                return s.take(size)
+            if not await s.fill(max(s.buffer_size, 8192)):
+                return s.take(-1 if size < 0 else size)
+
+    async def readlines(self, hint=-1):
+        lines = []
+        total = 0
+        while True:
+            line = await self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
+
+    async def write(self, data):
+        s = self._stream
+        s.check_writable()
+        view = memoryview(data)
+        n = view.nbytes
+        if not s.has_queued() and n >= s.buffer_size:
+            s.drop_read_ahead()
+            written = await s.le.result(s.file.write(data, s.offset(s.pos), True))
+            s.pos += written
+            return written
+        s.buffer_write(view.tobytes())
+        if s.write_buffer_full():
+            await s.drain()
+        return n
+
+    async def writelines(self, lines):
+        for line in lines:
+            await self.write(line)
+
+
+class AsyncBufferedReader(AsyncBufferedIOBase):
+    """The engine version of io.BufferedReader and BufferedRandom."""
+
+    async def peek(self, size=0):
+        s = self._stream
+        s.check_readable()
+        if s.buffered() == 0:
+            await s.fill(max(size, s.buffer_size))
+        return bytes(s.peek_buffer())
+
+
+class AsyncFileIO(_EngineFile):
+    """The engine version of io.FileIO: unbuffered, one system call's worth per op."""
+
+    async def read(self, size=-1):
+        s = self._stream
+        s.check_readable()
+        if size is None or size < 0:
+            return await self.readall()
+        data = await s.le.result(s.file.read(size, s.offset(s.pos), False))
+        s.pos += len(data)
+        return data
+
+    async def readinto(self, buffer):
+        s = self._stream
+        s.check_readable()
+        got = await s.le.result(s.file.readinto(buffer, s.offset(s.pos), False))
+        s.pos += got
+        return got
+
+    async def readline(self, size=-1):
+        # FileIO reads a byte at a time here; the result is the same line.
+        line = bytearray()
+        while size is None or size < 0 or len(line) < size:
+            byte = await self.read(1)
+            if not byte:
+                break
+            line += byte
+            if byte == b"\n":
+                break
+        return bytes(line)
+
+    async def readlines(self, hint=-1):
+        return await AsyncBufferedIOBase.readlines(self, hint)
+
+    async def write(self, data):
+        s = self._stream
+        s.check_writable()
+        s.drop_read_ahead()
+        written = await s.le.result(s.file.write(data, s.offset(s.pos), False))
+        s.pos += written
+        return written
+
+    async def writelines(self, lines):
+        for line in lines:
+            await self.write(line)
+
+
+# Thread-offloaded versions, for the standard streams and wrap(): the same lists of
+# methods aiofiles delegates.
+_BUFFERED_DELEGATED = (
+    "close", "flush", "isatty", "read", "read1", "readinto", "readline", "readlines",
+    "seek", "seekable", "tell", "truncate", "writable", "write", "writelines",
+)
+_FILEIO_DELEGATED = (
+    "close", "flush", "isatty", "read", "readall", "readinto", "readline", "readlines",
+    "seek", "seekable", "tell", "truncate", "writable", "write", "writelines",
+)
+
+
+@delegate_to_executor(*_BUFFERED_DELEGATED)
+@proxy_method_directly("detach", "fileno", "readable")
+@proxy_property_directly("closed", "raw", "name", "mode")
+class ThreadedBufferedIOBase(ThreadedBase):
+    """A synchronous buffered binary file, its blocking methods run on the executor."""
+
+
+@delegate_to_executor("peek")
+class ThreadedBufferedReader(ThreadedBufferedIOBase):
+    pass
+
+
+@delegate_to_executor(*_FILEIO_DELEGATED)
+@proxy_method_directly("fileno", "readable")
+@proxy_property_directly("closed", "name", "mode")
+class ThreadedFileIO(ThreadedBase):
+    pass
+
+
+@delegate_to_executor(*_BUFFERED_DELEGATED)
+@proxy_method_directly("detach", "fileno", "readable")
+@proxy_property_directly("closed", "raw", "name", "mode")
+class AsyncIndirectBufferedIOBase(IndirectBase):
+    """sys.stdin.buffer and friends, looked up at each use."""
+
+
+@delegate_to_executor("peek")
+class AsyncIndirectBufferedReader(AsyncIndirectBufferedIOBase):
+    pass
+
+
+@delegate_to_executor(*_FILEIO_DELEGATED)
+@proxy_method_directly("fileno", "readable")
+@proxy_property_directly("closed", "name", "mode")
+class AsyncIndirectFileIO(IndirectBase):
+    pass

@@ -1,0 +1,478 @@
+// ringfile._ringfile: the Engine, File and path ops for Python.
+//
+// Every op is started with the GIL released and followed by a poll(), so the
+// engine has it before control returns to the event loop, and an op that is
+// already done (a page-cached read served by the fast path) is returned at once.
+// Otherwise the caller gets a Pending; its asyncio Future is resolved on the
+// loop's thread when the loop sees the engine's eventfd and calls poll().
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ringfile/ringfile.hpp>
+
+#include "pending_op.hpp"
+
+namespace ringfile::python {
+namespace {
+
+[[noreturn]] void raise_os_error(int err, const py::object& filename = py::none(),
+                                 const py::object& filename2 = py::none()) {
+  // OSError(errno, ...) picks the subclass Python uses for that errno.
+  py::object error = py::reinterpret_borrow<py::object>(PyExc_OSError)(
+      err, std::strerror(err), filename ? filename : py::none(), py::none(), filename2 ? filename2 : py::none());
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+  throw py::error_already_set();
+}
+
+py::object os_error(const PendingOp& op) {
+  return py::reinterpret_borrow<py::object>(PyExc_OSError)(
+      op.err, std::strerror(op.err), op.filename ? op.filename : py::none(), py::none(),
+      op.filename2 ? op.filename2 : py::none());
+}
+
+py::tuple stat_tuple(const FileStat& s) {
+  return py::make_tuple(s.mode, s.inode, s.device, s.nlink, s.uid, s.gid, s.size, s.atime.tv_sec, s.atime.tv_nsec,
+                        s.mtime.tv_sec, s.mtime.tv_nsec, s.ctime.tv_sec, s.ctime.tv_nsec, s.block_size, s.blocks,
+                        s.special_device);
+}
+
+}  // namespace
+
+class PyFile;
+
+class PyEngine : public std::enable_shared_from_this<PyEngine> {
+ public:
+  explicit PyEngine(const std::string& backend) {
+    EngineOptions options;
+    if (backend == "io_uring") options.backend = Backend::IoUring;
+    else if (backend == "threadpool") options.backend = Backend::ThreadPool;
+    else if (!backend.empty() && backend != "auto") raise_os_error(EINVAL);
+    Result<Engine> created = [&] {
+      py::gil_scoped_release nogil;
+      return Engine::create(options);
+    }();
+    if (!created) raise_os_error(created.error().value());
+    engine_.emplace(std::move(*created));
+  }
+
+  ~PyEngine() {
+    if (engine_) {
+      py::gil_scoped_release nogil;
+      engine_.reset();  // cancels and drains; completions land in done_
+    }
+    done_.clear();
+  }
+
+  Engine& engine() {
+    if (!engine_) throw py::value_error("the ringfile engine is closed");
+    return *engine_;
+  }
+
+  // Starts an op with `begin(callback)` and returns its result if it is already
+  // done, else a Pending for the caller to await.
+  template <class T, class Begin>
+  py::object start(OpPtr op, Begin&& begin);
+
+  // The callback for each op: records the result for delivery under the GIL.
+  template <class T>
+  auto completion(const OpPtr& op);
+
+  py::object poll() {
+    Result<std::size_t> n = [&] {
+      py::gil_scoped_release nogil;
+      return engine().poll();
+    }();
+    deliver();
+    if (!n) raise_os_error(n.error().value());
+    return py::int_(*n);
+  }
+
+  void cancel(const OpPtr& op) {
+    if (!engine_ || op->completed) return;
+    {
+      py::gil_scoped_release nogil;
+      engine_->cancel(op->handle);
+      (void)engine_->poll();
+    }
+    deliver();
+  }
+
+  // Cancels what is in flight, delivers every completion, then releases the engine.
+  void close() {
+    if (!engine_) return;
+    {
+      py::gil_scoped_release nogil;
+      engine_->cancel_all();
+      (void)engine_->run();
+      engine_.reset();
+    }
+    deliver();
+  }
+
+  void attach(const OpPtr& op, py::object future) {
+    op->future = std::move(future);
+    if (op->completed) resolve(*op);
+  }
+
+  py::object file_from(ringfile::File file);
+  py::object result_of(PendingOp& op);
+
+ private:
+  void deliver() {
+    while (!done_.empty()) {
+      std::vector<OpPtr> batch;
+      batch.swap(done_);
+      for (auto& op : batch) {
+        op->completed = true;
+        if (!op->caller_waits_inline && op->future) resolve(*op);
+      }
+    }
+  }
+
+  void resolve(PendingOp& op) {
+    py::object future = std::move(op.future);
+    try {
+      if (!future.attr("done")().cast<bool>()) {
+        if (op.err) future.attr("set_exception")(os_error(op));
+        else future.attr("set_result")(result_of(op));
+      }
+    } catch (py::error_already_set& e) {
+      // The loop was closed under a waiting op: nobody can receive it.
+      e.discard_as_unraisable("ringfile: delivering a completion");
+    }
+    op.release_python();
+  }
+
+  std::optional<Engine> engine_;
+  std::vector<OpPtr> done_;  // completed by the engine, not yet delivered
+};
+
+// A Pending op: await it through attach(future); cancel() cancels the op itself.
+struct PyPending {
+  std::shared_ptr<PyEngine> engine;
+  OpPtr op;
+};
+
+class PyFile {
+ public:
+  PyFile(std::shared_ptr<PyEngine> engine, ringfile::File file) : engine_(std::move(engine)), file_(std::move(file)) {}
+
+  int fileno() const { return file_.native_handle(); }
+  bool is_open() const { return file_.is_open(); }
+
+  py::object read(std::size_t length, std::int64_t offset, bool exact) {
+    auto op = std::make_shared<PendingOp>(Shape::Bytes);
+    op->owned.reset(new char[length ? length : 1]);
+    char* buf = op->owned.get();
+    return engine_->start<std::size_t>(op, [&](auto cb) {
+      return exact ? file_.read_exact(buf, length, offset, std::move(cb)) : file_.read(buf, length, offset, std::move(cb));
+    });
+  }
+
+  py::object readinto(const py::buffer& target, std::int64_t offset, bool exact) {
+    auto op = std::make_shared<PendingOp>(Shape::Count);
+    take_view(*op, target, PyBUF_WRITABLE);
+    void* buf = op->view.buf;
+    auto len = static_cast<std::size_t>(op->view.len);
+    return engine_->start<std::size_t>(op, [&](auto cb) {
+      return exact ? file_.read_exact(buf, len, offset, std::move(cb)) : file_.read(buf, len, offset, std::move(cb));
+    });
+  }
+
+  py::object write(const py::buffer& data, std::int64_t offset, bool all) {
+    auto op = std::make_shared<PendingOp>(Shape::Count);
+    take_view(*op, data, PyBUF_SIMPLE);
+    const void* buf = op->view.buf;
+    auto len = static_cast<std::size_t>(op->view.len);
+    return engine_->start<std::size_t>(op, [&](auto cb) {
+      return all ? file_.write_all(buf, len, offset, std::move(cb)) : file_.write(buf, len, offset, std::move(cb));
+    });
+  }
+
+  py::object write_then_fsync(const py::buffer& data, std::int64_t offset, bool data_only) {
+    auto op = std::make_shared<PendingOp>(Shape::Count);
+    take_view(*op, data, PyBUF_SIMPLE);
+    const void* buf = op->view.buf;
+    auto len = static_cast<std::size_t>(op->view.len);
+    return engine_->start<std::size_t>(
+        op, [&](auto cb) { return file_.write_then_fsync(buf, len, offset, std::move(cb), data_only); });
+  }
+
+  py::object fsync(bool data_only) {
+    auto op = std::make_shared<PendingOp>(Shape::None);
+    return engine_->start<void>(op, [&](auto cb) { return data_only ? file_.fdatasync(std::move(cb)) : file_.fsync(std::move(cb)); });
+  }
+
+  py::object stat() {
+    auto op = std::make_shared<PendingOp>(Shape::Stat);
+    return engine_->start<FileStat>(op, [&](auto cb) { return file_.stat(std::move(cb)); });
+  }
+
+  py::object truncate(std::int64_t length) {
+    auto op = std::make_shared<PendingOp>(Shape::None);
+    return engine_->start<void>(op, [&](auto cb) { return file_.truncate(length, std::move(cb)); });
+  }
+
+  py::object advise(std::int64_t offset, std::int64_t length, int advice) {
+    auto op = std::make_shared<PendingOp>(Shape::None);
+    return engine_->start<void>(op, [&](auto cb) { return file_.advise(offset, length, advice, std::move(cb)); });
+  }
+
+  py::object close() {
+    auto op = std::make_shared<PendingOp>(Shape::None);
+    return engine_->start<void>(op, [&](auto cb) { return file_.close(std::move(cb)); });
+  }
+
+ private:
+  static void take_view(PendingOp& op, const py::buffer& buffer, int flags) {
+    if (PyObject_GetBuffer(buffer.ptr(), &op.view, flags | PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
+    op.has_view = true;
+  }
+
+  std::shared_ptr<PyEngine> engine_;
+  ringfile::File file_;
+};
+
+template <class T>
+auto PyEngine::completion(const OpPtr& op) {
+  return [this, op](Result<T> r) mutable {
+    PendingOp& p = *op;
+    if (!r) {
+      p.err = r.error().value();
+    } else if constexpr (std::is_same_v<T, std::size_t>) {
+      p.count = *r;
+    } else if constexpr (std::is_same_v<T, ringfile::File>) {
+      p.file.emplace(std::move(*r));
+    } else if constexpr (std::is_same_v<T, FileStat>) {
+      p.stat = *r;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      p.text = std::move(*r);
+    } else if constexpr (std::is_same_v<T, std::vector<DirEntry>>) {
+      p.entries = std::move(*r);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      p.flag = *r;
+    } else if constexpr (std::is_same_v<T, FsStats>) {
+      p.fs_stats = *r;
+    }
+    done_.push_back(std::move(op));
+  };
+}
+
+template <class T, class Begin>
+py::object PyEngine::start(OpPtr op, Begin&& begin) {
+  Engine& e = engine();
+  op->caller_waits_inline = true;
+  Result<std::size_t> polled = std::size_t{0};
+  {
+    py::gil_scoped_release nogil;
+    if constexpr (std::is_void_v<decltype(begin(completion<T>(op)))>) {
+      begin(completion<T>(op));  // several ops in a row: no single handle to cancel
+    } else {
+      op->handle = begin(completion<T>(op));
+    }
+    polled = e.poll();
+  }
+  deliver();
+  op->caller_waits_inline = false;
+  if (!polled) raise_os_error(polled.error().value());
+  if (op->completed) {
+    if (op->err) raise_os_error(op->err, op->filename, op->filename2);
+    py::object value = result_of(*op);
+    op->release_python();
+    return value;
+  }
+  return py::cast(PyPending{shared_from_this(), std::move(op)});
+}
+
+py::object PyEngine::file_from(ringfile::File file) {
+  return py::cast(std::make_shared<PyFile>(shared_from_this(), std::move(file)));
+}
+
+py::object PyEngine::result_of(PendingOp& op) {
+  switch (op.shape) {
+    case Shape::Count: return py::int_(op.count);
+    case Shape::Bytes: {
+      py::bytes data(op.owned.get(), op.count);
+      op.owned.reset();
+      return data;
+    }
+    case Shape::None: return py::none();
+    case Shape::File: return file_from(std::move(*op.file));
+    case Shape::Stat: return stat_tuple(op.stat);
+    case Shape::Text: return py::bytes(op.text);
+    case Shape::Entries: {
+      py::list entries;
+      for (const DirEntry& e : op.entries) {
+        entries.append(py::make_tuple(py::bytes(e.name), static_cast<int>(e.type), e.inode));
+      }
+      return entries;
+    }
+    case Shape::Bool: return py::bool_(op.flag);
+    case Shape::FsStats: {
+      const FsStats& s = op.fs_stats;
+      return py::make_tuple(s.block_size, s.fragment_size, s.blocks, s.blocks_free, s.blocks_available, s.files,
+                            s.files_free, s.files_available, s.flags, s.name_max, s.fsid);
+    }
+  }
+  return py::none();
+}
+
+namespace {
+
+// Path ops: `path` is the encoded path the engine uses, `name` the object the
+// caller passed, which errors carry as their filename.
+OpPtr path_op(Shape shape, py::object name, py::object name2 = py::object()) {
+  auto op = std::make_shared<PendingOp>(shape);
+  op->filename = std::move(name);
+  op->filename2 = std::move(name2);
+  return op;
+}
+
+using EnginePtr = std::shared_ptr<PyEngine>;
+
+void bind_path_ops(py::class_<PyEngine, EnginePtr>& engine) {
+  engine
+      .def("open",
+           [](PyEngine& self, const std::string& path, int flags, int mode, py::object name) {
+             auto op = path_op(Shape::File, std::move(name));
+             return self.start<ringfile::File>(op, [&](auto cb) {
+               return ringfile::File::open(self.engine(), path, flags, static_cast<mode_t>(mode), std::move(cb));
+             });
+           })
+      .def("adopt",
+           [](PyEngine& self, int fd) {
+             Result<ringfile::File> file = ringfile::File::adopt(self.engine(), fd);
+             if (!file) raise_os_error(file.error().value());
+             return self.file_from(std::move(*file));
+           })
+      .def("stat",
+           [](PyEngine& self, const std::string& path, bool follow, py::object name) {
+             auto op = path_op(Shape::Stat, std::move(name));
+             return self.start<FileStat>(op, [&](auto cb) {
+               return follow ? fs::stat(self.engine(), path, std::move(cb)) : fs::lstat(self.engine(), path, std::move(cb));
+             });
+           })
+      .def("rename",
+           [](PyEngine& self, const std::string& from, const std::string& to, py::object name, py::object name2) {
+             auto op = path_op(Shape::None, std::move(name), std::move(name2));
+             return self.start<void>(op, [&](auto cb) { return fs::rename(self.engine(), from, to, std::move(cb)); });
+           })
+      .def("link",
+           [](PyEngine& self, const std::string& from, const std::string& to, py::object name, py::object name2) {
+             auto op = path_op(Shape::None, std::move(name), std::move(name2));
+             return self.start<void>(op, [&](auto cb) { return fs::link(self.engine(), from, to, std::move(cb)); });
+           })
+      .def("symlink",
+           [](PyEngine& self, const std::string& target, const std::string& at, py::object name, py::object name2) {
+             auto op = path_op(Shape::None, std::move(name), std::move(name2));
+             return self.start<void>(op, [&](auto cb) { return fs::symlink(self.engine(), target, at, std::move(cb)); });
+           })
+      .def("unlink",
+           [](PyEngine& self, const std::string& path, py::object name) {
+             auto op = path_op(Shape::None, std::move(name));
+             return self.start<void>(op, [&](auto cb) { return fs::unlink(self.engine(), path, std::move(cb)); });
+           })
+      .def("rmdir",
+           [](PyEngine& self, const std::string& path, py::object name) {
+             auto op = path_op(Shape::None, std::move(name));
+             return self.start<void>(op, [&](auto cb) { return fs::rmdir(self.engine(), path, std::move(cb)); });
+           })
+      .def("mkdir",
+           [](PyEngine& self, const std::string& path, int mode, py::object name) {
+             auto op = path_op(Shape::None, std::move(name));
+             return self.start<void>(
+                 op, [&](auto cb) { return fs::mkdir(self.engine(), path, static_cast<mode_t>(mode), std::move(cb)); });
+           })
+      .def("readlink",
+           [](PyEngine& self, const std::string& path, py::object name) {
+             auto op = path_op(Shape::Text, std::move(name));
+             return self.start<std::string>(op, [&](auto cb) { return fs::readlink(self.engine(), path, std::move(cb)); });
+           })
+      .def("listdir",
+           [](PyEngine& self, const std::string& path, py::object name) {
+             auto op = path_op(Shape::Entries, std::move(name));
+             return self.start<std::vector<DirEntry>>(
+                 op, [&](auto cb) { return fs::list_directory(self.engine(), path, std::move(cb)); });
+           })
+      .def("access",
+           [](PyEngine& self, const std::string& path, int mode, py::object name) {
+             auto op = path_op(Shape::None, std::move(name));
+             return self.start<void>(op, [&](auto cb) { return fs::access(self.engine(), path, mode, std::move(cb)); });
+           })
+      .def("statvfs",
+           [](PyEngine& self, const std::string& path, py::object name) {
+             auto op = path_op(Shape::FsStats, std::move(name));
+             return self.start<FsStats>(op, [&](auto cb) { return fs::statvfs(self.engine(), path, std::move(cb)); });
+           })
+      .def("read_file",
+           [](PyEngine& self, const std::string& path, py::object name) {
+             auto op = path_op(Shape::Text, std::move(name));
+             return self.start<std::string>(op, [&](auto cb) { fs::read_file(self.engine(), path, std::move(cb)); });
+           })
+      .def("write_file", [](PyEngine& self, const std::string& path, std::string data, int mode, bool atomic,
+                            py::object name) {
+        auto op = path_op(Shape::None, std::move(name));
+        return self.start<void>(op, [&](auto cb) {
+          if (atomic) fs::write_file_atomic(self.engine(), path, std::move(data), static_cast<mode_t>(mode), std::move(cb));
+          else fs::write_file(self.engine(), path, std::move(data), static_cast<mode_t>(mode), std::move(cb));
+        });
+      });
+}
+
+}  // namespace
+}  // namespace ringfile::python
+
+PYBIND11_MODULE(_ringfile, m) {
+  using namespace ringfile::python;
+  m.doc() = "ringfile's Engine for Python; ringfile.aio builds the asyncio API on it";
+
+  py::class_<PyPending>(m, "Pending")
+      .def("attach", [](PyPending& p, py::object future) { p.engine->attach(p.op, std::move(future)); })
+      .def("cancel", [](PyPending& p) { p.engine->cancel(p.op); })
+      .def_property_readonly("done", [](const PyPending& p) { return p.op->completed; });
+
+  py::class_<PyFile, std::shared_ptr<PyFile>>(m, "File")
+      .def("fileno", &PyFile::fileno)
+      .def_property_readonly("is_open", &PyFile::is_open)
+      .def("read", &PyFile::read, py::arg("length"), py::arg("offset"), py::arg("exact") = false)
+      .def("readinto", &PyFile::readinto, py::arg("buffer"), py::arg("offset"), py::arg("exact") = false)
+      .def("write", &PyFile::write, py::arg("data"), py::arg("offset"), py::arg("all") = true)
+      .def("write_then_fsync", &PyFile::write_then_fsync, py::arg("data"), py::arg("offset"),
+           py::arg("data_only") = false)
+      .def("fsync", &PyFile::fsync, py::arg("data_only") = false)
+      .def("stat", &PyFile::stat)
+      .def("truncate", &PyFile::truncate)
+      .def("advise", &PyFile::advise)
+      .def("close", &PyFile::close);
+
+  py::class_<PyEngine, EnginePtr> engine(m, "Engine");
+  engine.def(py::init<const std::string&>(), py::arg("backend") = "")
+      .def("event_fd", [](PyEngine& self) { return self.engine().event_fd(); })
+      .def("poll", &PyEngine::poll)
+      .def("close", &PyEngine::close)
+      .def("pending", [](PyEngine& self) { return self.engine().pending(); })
+      .def_property_readonly("backend", [](PyEngine& self) { return std::string(to_string(self.engine().backend())); })
+      .def_property_readonly("fallback_reason", [](PyEngine& self) { return self.engine().fallback_reason(); })
+      .def("describe", [](PyEngine& self) { return self.engine().describe(); })
+      .def("stats", [](PyEngine& self) {
+        const ringfile::EngineStats s = self.engine().stats();
+        py::dict d;
+        d["submitted"] = s.submitted;
+        d["completed"] = s.completed;
+        d["in_flight"] = s.in_flight;
+        d["queued"] = s.queued;
+        d["fast_path_reads"] = s.fast_path_reads;
+        d["cold_reads"] = s.cold_reads;
+        d["kernel_enters"] = s.kernel_enters;
+        return d;
+      });
+  bind_path_ops(engine);
+}
