@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -128,12 +129,12 @@ class PyEngine : public std::enable_shared_from_this<PyEngine> {
  private:
   void deliver() {
     while (!done_.empty()) {
-      std::vector<OpPtr> batch;
-      batch.swap(done_);
-      for (auto& op : batch) {
+      delivering_.swap(done_);  // resolving can start ops that complete into done_
+      for (auto& op : delivering_) {
         op->completed = true;
         if (!op->caller_waits_inline && op->future) resolve(*op);
       }
+      delivering_.clear();
     }
   }
 
@@ -153,6 +154,7 @@ class PyEngine : public std::enable_shared_from_this<PyEngine> {
 
   std::optional<Engine> engine_;
   std::vector<OpPtr> done_;  // completed by the engine, not yet delivered
+  std::vector<OpPtr> delivering_;
 };
 
 // A Pending op: await it through attach(future); cancel() cancels the op itself.
@@ -170,8 +172,10 @@ class PyFile {
 
   py::object read(std::size_t length, std::int64_t offset, bool exact) {
     auto op = std::make_shared<PendingOp>(Shape::Bytes);
-    op->owned.reset(new char[length ? length : 1]);
-    char* buf = op->owned.get();
+    // The op reads straight into a new bytes object nobody else sees until it completes.
+    op->bytes = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(length));
+    if (!op->bytes) throw py::error_already_set();
+    char* buf = PyBytes_AS_STRING(op->bytes);
     return engine_->start<std::size_t>(op, [&](auto cb) {
       return exact ? file_.read_exact(buf, length, offset, std::move(cb)) : file_.read(buf, length, offset, std::move(cb));
     });
@@ -278,7 +282,9 @@ py::object PyEngine::start(OpPtr op, Begin&& begin) {
     } else {
       op->handle = begin(completion<T>(op));
     }
-    polled = e.poll();
+    // Submits what was queued and delivers what is already done (the fast path,
+    // an argument error) without reaping: the eventfd-driven poll() does that.
+    polled = e.wait(std::chrono::nanoseconds(0));
   }
   deliver();
   op->caller_waits_inline = false;
@@ -300,9 +306,12 @@ py::object PyEngine::result_of(PendingOp& op) {
   switch (op.shape) {
     case Shape::Count: return py::int_(op.count);
     case Shape::Bytes: {
-      py::bytes data(op.owned.get(), op.count);
-      op.owned.reset();
-      return data;
+      PyObject* data = std::exchange(op.bytes, nullptr);
+      if (static_cast<std::size_t>(PyBytes_GET_SIZE(data)) != op.count &&
+          _PyBytes_Resize(&data, static_cast<Py_ssize_t>(op.count)) != 0) {
+        throw py::error_already_set();
+      }
+      return py::reinterpret_steal<py::object>(data);
     }
     case Shape::None: return py::none();
     case Shape::File: return file_from(std::move(*op.file));

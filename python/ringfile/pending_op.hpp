@@ -29,7 +29,7 @@ struct PendingOp {
   PendingOp& operator=(const PendingOp&) = delete;
   // The last reference can go away inside an engine call made without the GIL.
   ~PendingOp() {
-    if (future || has_view || filename || filename2) {
+    if (future || has_view || filename || filename2 || bytes) {
       py::gil_scoped_acquire gil;
       release_python();
     }
@@ -38,6 +38,7 @@ struct PendingOp {
   void release_python() {
     if (has_view) PyBuffer_Release(&view);
     has_view = false;
+    Py_CLEAR(bytes);
     future = py::object();
     filename = py::object();
     filename2 = py::object();
@@ -48,7 +49,7 @@ struct PendingOp {
   int err = 0;
   bool completed = false;
   std::size_t count = 0;
-  std::unique_ptr<char[]> owned;  // where Bytes reads land; freed only after completion
+  PyObject* bytes = nullptr;  // where Bytes reads land; released only after completion
   std::optional<ringfile::File> file;
   FileStat stat{};
   std::string text;

@@ -59,6 +59,10 @@ class LoopEngine:
             return await self.loop.run_in_executor(executor, lambda: func(*args, **kwargs))
         return await self.loop.run_in_executor(executor, func, *args)
 
+    def due(self):
+        """Whether a run of ops done at once has kept the loop waiting long enough."""
+        return time.monotonic() - self.last_yield > YIELD_AFTER_S
+
     def close(self):
         """Cancels what is in flight and delivers every completion."""
         if self.engine is None:

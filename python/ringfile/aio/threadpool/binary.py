@@ -3,6 +3,8 @@ io.FileIO), with every read and write done by the loop's ringfile engine."""
 import io
 import os
 
+from .._engine import Pending
+from .._stream import STREAM_OFFSET
 from ..base import AsyncBase
 from .utils import (
     IndirectBase,
@@ -62,7 +64,11 @@ class _EngineFile(AsyncBase):
         return self._stream.writable
 
     async def seek(self, offset, whence=os.SEEK_SET):
-        return await self._stream.seek(offset, whence)
+        s = self._stream
+        if whence == os.SEEK_SET and s.seekable and not s.closed and offset.__class__ is int and offset >= 0:
+            s.seek_to(offset)
+            return offset
+        return await s.seek(offset, whence)
 
     async def tell(self):
         self._stream.check_seekable()
@@ -139,15 +145,20 @@ class AsyncBufferedIOBase(_EngineFile):
 
     async def read(self, size=-1):
         s = self._stream
-        s.check_readable()
+        if s.closed or not s.readable:
+            s.check_readable()
         if size is None or size < 0:
             await s.fill_to_eof()
             return s.take(-1)
-        have = s.buffered()
+        have = len(s._rbuf) - s._roff
         if have >= size or s._eof:
             return s.take(size)
-        await s.drain()
-        rest = await s.le.result(s.file.read(size - have, s.offset(s.pos + have), True))
+        if s._wbuf or s._queued:
+            await s.drain()
+        le = s.le
+        rest = s.file.read(size - have, s.pos + have if s.seekable else STREAM_OFFSET, True)
+        if rest.__class__ is Pending or le.due():
+            rest = await le.result(rest)
         if not have:
             s.pos += len(rest)
             return rest

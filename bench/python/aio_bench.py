@@ -1,0 +1,388 @@
+#!/usr/bin/python3
+"""ringfile.aio against aiofiles and plain blocking calls, same files, same process.
+
+Each case is split into rounds run round-robin across the three, so machine noise
+hits them alike; the table gives each one's median over the rounds and the ratio
+ringfile.aio / aiofiles. Compare ratios within one run, not numbers across runs.
+
+    PYTHONPATH=build/python /usr/bin/python3 bench/python/aio_bench.py
+"""
+import argparse
+import asyncio
+import gc
+import itertools
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import aiofiles
+import aiofiles.os
+
+import ringfile.aio
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def make_file(path, size):
+    with open(path, "wb") as f:
+        chunk = os.urandom(MIB)
+        for _ in range(size // MIB):
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def warm(path):
+    with open(path, "rb") as f:
+        while f.read(MIB):
+            pass
+
+
+def drop_cache(paths):
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+class Timed:
+    """Counts ops for `seconds`, calling `step` (which does `per_step` ops) meanwhile."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    async def run_async(self, step, per_step):
+        ops = 0
+        start = time.perf_counter()
+        deadline = start + self.seconds
+        while True:
+            await step()
+            ops += per_step
+            now = time.perf_counter()
+            if now >= deadline:
+                return ops / (now - start)
+
+    def run_sync(self, step, per_step):
+        ops = 0
+        start = time.perf_counter()
+        deadline = start + self.seconds
+        while True:
+            step()
+            ops += per_step
+            now = time.perf_counter()
+            if now >= deadline:
+                return ops / (now - start)
+
+
+# ---------------------------------------------------------------- cases
+async def case_randread(env, qd):
+    """4 KiB seek+read at random offsets of a page-cached file: one handle awaited
+    in turn (QD1), or qd handles, each read by its own task, under one gather."""
+    size = env.big_size
+    per_task = 16
+    offsets = [random.randrange(0, size // 4096) * 4096 for _ in range(1 << 16)]
+    timed = Timed(env.seconds)
+
+    def sync_runner():
+        f = open(env.big, "rb")
+        it = itertools.cycle(offsets)
+
+        def step():
+            for _ in range(qd * per_task):
+                f.seek(next(it))
+                f.read(4096)
+
+        return step, f.close
+
+    def async_runner(lib):
+        handles = []
+        it = itertools.cycle(offsets)
+
+        async def setup():
+            for _ in range(qd):
+                handles.append(await lib.open(env.big, "rb"))
+
+        async def task(f):
+            for _ in range(per_task):
+                await f.seek(next(it))
+                await f.read(4096)
+
+        async def step():
+            if qd == 1:
+                await task(handles[0])
+            else:
+                await asyncio.gather(*(task(f) for f in handles))
+
+        async def teardown():
+            for f in handles:
+                await f.close()
+
+        return setup, step, teardown
+
+    return await run_interleaved(env, timed, sync_runner, async_runner, qd * per_task)
+
+
+async def case_seqread(env):
+    """The whole page-cached file in 64 KiB chunks; ops are MiB/s."""
+    timed = Timed(env.seconds)
+    chunks_per_mib = MIB // (64 * KIB)
+
+    def sync_runner():
+        f = open(env.big, "rb")
+
+        def step():
+            f.seek(0)
+            for _ in range(16 * chunks_per_mib):  # 16 MiB a step
+                if not f.read(64 * KIB):
+                    f.seek(0)
+
+        return step, f.close
+
+    def async_runner(lib):
+        state = {}
+
+        async def setup():
+            state["f"] = await lib.open(env.big, "rb")
+
+        async def step():
+            f = state["f"]
+            for _ in range(16 * chunks_per_mib):
+                if not await f.read(64 * KIB):
+                    await f.seek(0)
+
+        async def teardown():
+            await state["f"].close()
+
+        return setup, step, teardown
+
+    return await run_interleaved(env, timed, sync_runner, async_runner, 16)
+
+
+async def case_small_files(env):
+    """Open, read whole and close small files, round-robin over 10k of them."""
+    timed = Timed(env.seconds)
+    batch = 16
+
+    def sync_runner():
+        it = itertools.cycle(env.small)
+
+        def step():
+            for _ in range(batch):
+                with open(next(it), "rb") as f:
+                    f.read()
+
+        return step, None
+
+    def async_runner(lib):
+        it = itertools.cycle(env.small)
+
+        async def step():
+            for _ in range(batch):
+                async with lib.open(next(it), "rb") as f:
+                    await f.read()
+
+        return None, step, None
+
+    return await run_interleaved(env, timed, sync_runner, async_runner, batch)
+
+
+async def case_durable_appends(env):
+    """256-byte appends, each flushed and fsynced before the next."""
+    timed = Timed(env.seconds)
+    record = b"r" * 255 + b"\n"
+    loop = asyncio.get_running_loop()
+
+    def sync_runner():
+        f = open(env.log, "ab")
+
+        def step():
+            f.write(record)
+            f.flush()
+            os.fsync(f.fileno())
+
+        return step, f.close
+
+    def async_runner(lib):
+        state = {}
+
+        async def setup():
+            state["f"] = await lib.open(env.log, "ab")
+
+        async def step():
+            f = state["f"]
+            await f.write(record)
+            await f.flush()
+            if lib is ringfile.aio:
+                await f.fsync()
+            else:  # aiofiles has no fsync: the usual executor call
+                await loop.run_in_executor(None, os.fsync, f.fileno())
+
+        async def teardown():
+            await state["f"].close()
+
+        return setup, step, teardown
+
+    return await run_interleaved(env, timed, sync_runner, async_runner, 1)
+
+
+async def run_interleaved(env, timed, sync_runner, async_runner, per_step):
+    results = {"blocking": [], "aiofiles": [], "ringfile.aio": []}
+    for _ in range(env.rounds):
+        step, close = sync_runner()
+        results["blocking"].append(timed.run_sync(step, per_step))
+        if close:
+            close()
+        for name, lib in (("aiofiles", aiofiles), ("ringfile.aio", ringfile.aio)):
+            setup, step, teardown = async_runner(lib)
+            if setup:
+                await setup()
+            results[name].append(await timed.run_async(step, per_step))
+            if teardown:
+                await teardown()
+    return {k: statistics.median(v) for k, v in results.items()}
+
+
+async def case_stall(env):
+    """Max lateness of a 1 ms call_later ticker while cold files are read whole
+    (64 KiB reads), the page cache dropped before each pass."""
+    loop = asyncio.get_running_loop()
+    lateness = {}
+
+    async def measure(name, reader):
+        drop_cache(env.cold)
+        gc.collect()  # a collection would land on whichever reader runs next
+        worst = 0.0
+        stop = False
+
+        def tick(expected):
+            nonlocal worst
+            now = loop.time()
+            worst = max(worst, now - expected)
+            if not stop:
+                loop.call_later(0.001, tick, now + 0.001)
+
+        loop.call_later(0.001, tick, loop.time() + 0.001)
+        await asyncio.sleep(0.005)
+        start = time.perf_counter()
+        for path in env.cold:
+            await reader(path)
+        elapsed = time.perf_counter() - start
+        stop = True
+        await asyncio.sleep(0.003)
+        lateness.setdefault(name, []).append((worst * 1000, len(env.cold) * env.cold_size / MIB / elapsed))
+
+    async def blocking(path):
+        with open(path, "rb") as f:
+            while f.read(64 * KIB):
+                pass
+
+    def library_reader(lib):
+        async def read(path):
+            async with lib.open(path, "rb") as f:
+                while await f.read(64 * KIB):
+                    pass
+
+        return read
+
+    async def idle(path):
+        await asyncio.sleep(0.02)  # no reads: the machine's own lateness, for scale
+
+    for _ in range(env.rounds):
+        await measure("idle (no reads)", idle)
+        await measure("blocking", blocking)
+        await measure("aiofiles", library_reader(aiofiles))
+        await measure("ringfile.aio", library_reader(ringfile.aio))
+    return {k: (max(w for w, _ in v), statistics.median(r for _, r in v)) for k, v in lateness.items()}
+
+
+# ---------------------------------------------------------------- main
+class Env:
+    pass
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", default=None, help="where the test files go (default: a new directory in /var/tmp)")
+    parser.add_argument("--seconds", type=float, default=0.4, help="length of one round of one case")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--big-mib", type=int, default=256)
+    parser.add_argument("--small-files", type=int, default=10000)
+    parser.add_argument("--cold-files", type=int, default=16)
+    parser.add_argument("--cold-mib", type=int, default=4)
+    args = parser.parse_args()
+
+    env = Env()
+    env.seconds, env.rounds = args.seconds, args.rounds
+    top = tempfile.mkdtemp(prefix="aio_bench.", dir=args.dir or "/var/tmp")
+    try:
+        env.big = os.path.join(top, "big")
+        env.big_size = args.big_mib * MIB
+        make_file(env.big, env.big_size)
+        warm(env.big)
+        env.small = []
+        os.mkdir(os.path.join(top, "small"))
+        payload = os.urandom(2048)
+        for i in range(args.small_files):
+            p = os.path.join(top, "small", "f%05d" % i)
+            with open(p, "wb") as f:
+                f.write(payload)
+            env.small.append(p)
+        env.log = os.path.join(top, "log")
+        env.cold_size = args.cold_mib * MIB
+        env.cold = []
+        for i in range(args.cold_files):
+            p = os.path.join(top, "cold%02d" % i)
+            make_file(p, env.cold_size)
+            env.cold.append(p)
+
+        engine = ringfile.aio.engine_for().engine
+        print("ringfile engine: %s" % engine.describe())
+        print("python %s, aiofiles %s, %d rounds of %.1f s per case, interleaved\n" % (
+            sys.version.split()[0], getattr(aiofiles, "__version__", "(apt)"), env.rounds, env.seconds))
+        rows = []
+        targets = []
+
+        def row(name, unit, r, target=None):
+            ratio = r["ringfile.aio"] / r["aiofiles"]
+            rows.append("| %s | %s | %.0f | %.0f | %.0f | %.1fx | %s |" % (
+                name, unit, r["blocking"], r["aiofiles"], r["ringfile.aio"], ratio,
+                "" if target is None else ">= %gx: %s" % (target, "met" if ratio >= target else "NOT met")))
+            if target is not None:
+                targets.append(ratio >= target)
+
+        row("4 KiB random read, cached, QD1", "reads/s", await case_randread(env, 1), 20)
+        row("4 KiB random read, cached, QD32 (gather)", "reads/s", await case_randread(env, 32), 5)
+        row("sequential read, 64 KiB chunks", "MiB/s", await case_seqread(env))
+        row("small files (2 KiB) read whole", "files/s", await case_small_files(env), 5)
+        row("durable 256 B appends (write+flush+fsync)", "appends/s", await case_durable_appends(env))
+        stall = await case_stall(env)
+
+        print("| case | unit | blocking | aiofiles | ringfile.aio | ringfile.aio / aiofiles | target |")
+        print("|---|---|---|---|---|---|---|")
+        for line in rows:
+            print(line)
+        met = stall["ringfile.aio"][0] < 2.0
+        targets.append(met)
+        print("\nLoop stall while %d cold %d MiB files are read (64 KiB reads, page cache dropped first):\n" % (
+            args.cold_files, args.cold_mib))
+        print("| reader | max lateness of a 1 ms ticker | MiB/s read |")
+        print("|---|---|---|")
+        for name in ("idle (no reads)", "blocking", "aiofiles", "ringfile.aio"):
+            worst, rate = stall[name]
+            note = " (target < 2 ms: %s)" % ("met" if met else "NOT met") if name == "ringfile.aio" else ""
+            print("| %s | %.2f ms%s | %s |" % (name, worst, note, "-" if name.startswith("idle") else "%.0f" % rate))
+        print("\nall targets met" if all(targets) else "\nsome targets NOT met")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
