@@ -176,38 +176,19 @@ class PyFile {
     op->bytes = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(length));
     if (!op->bytes) throw py::error_already_set();
     char* buf = PyBytes_AS_STRING(op->bytes);
-    return engine_->start<std::size_t>(op, [&](auto cb) {
-      return exact ? file_.read_exact(buf, length, offset, std::move(cb)) : file_.read(buf, length, offset, std::move(cb));
-    });
+    return engine_->start<std::size_t>(op, [&](auto cb) { return read_to(buf, length, offset, exact, std::move(cb)); });
   }
 
   py::object readinto(const py::buffer& target, std::int64_t offset, bool exact) {
-    auto op = std::make_shared<PendingOp>(Shape::Count);
-    take_view(*op, target, PyBUF_WRITABLE);
-    void* buf = op->view.buf;
-    auto len = static_cast<std::size_t>(op->view.len);
-    return engine_->start<std::size_t>(op, [&](auto cb) {
-      return exact ? file_.read_exact(buf, len, offset, std::move(cb)) : file_.read(buf, len, offset, std::move(cb));
+    return with_buffer(target, PyBUF_WRITABLE, [&](char* buf, std::size_t len, auto cb) {
+      return read_to(buf, len, offset, exact, std::move(cb));
     });
   }
 
   py::object write(const py::buffer& data, std::int64_t offset, bool all) {
-    auto op = std::make_shared<PendingOp>(Shape::Count);
-    take_view(*op, data, PyBUF_SIMPLE);
-    const void* buf = op->view.buf;
-    auto len = static_cast<std::size_t>(op->view.len);
-    return engine_->start<std::size_t>(op, [&](auto cb) {
+    return with_buffer(data, PyBUF_SIMPLE, [&](const char* buf, std::size_t len, auto cb) {
       return all ? file_.write_all(buf, len, offset, std::move(cb)) : file_.write(buf, len, offset, std::move(cb));
     });
-  }
-
-  py::object write_then_fsync(const py::buffer& data, std::int64_t offset, bool data_only) {
-    auto op = std::make_shared<PendingOp>(Shape::Count);
-    take_view(*op, data, PyBUF_SIMPLE);
-    const void* buf = op->view.buf;
-    auto len = static_cast<std::size_t>(op->view.len);
-    return engine_->start<std::size_t>(
-        op, [&](auto cb) { return file_.write_then_fsync(buf, len, offset, std::move(cb), data_only); });
   }
 
   py::object fsync(bool data_only) {
@@ -236,9 +217,22 @@ class PyFile {
   }
 
  private:
-  static void take_view(PendingOp& op, const py::buffer& buffer, int flags) {
-    if (PyObject_GetBuffer(buffer.ptr(), &op.view, flags | PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
-    op.has_view = true;
+  template <class Callback>
+  OpHandle read_to(char* buf, std::size_t len, std::int64_t offset, bool exact, Callback&& cb) {
+    return exact ? file_.read_exact(buf, len, offset, std::forward<Callback>(cb))
+                 : file_.read(buf, len, offset, std::forward<Callback>(cb));
+  }
+
+  // An op on a caller's buffer (bytes, bytearray, memoryview...): the op holds the
+  // buffer exported, so it stays alive and cannot be resized, until it completes.
+  template <class Begin>
+  py::object with_buffer(const py::buffer& buffer, int flags, Begin&& begin) {
+    auto op = std::make_shared<PendingOp>(Shape::Count);
+    if (PyObject_GetBuffer(buffer.ptr(), &op->view, flags | PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
+    op->has_view = true;
+    char* buf = static_cast<char*>(op->view.buf);
+    auto len = static_cast<std::size_t>(op->view.len);
+    return engine_->start<std::size_t>(op, [&](auto cb) { return begin(buf, len, std::move(cb)); });
   }
 
   std::shared_ptr<PyEngine> engine_;
@@ -347,10 +341,29 @@ OpPtr path_op(Shape shape, py::object name, py::object name2 = py::object()) {
 
 using EnginePtr = std::shared_ptr<PyEngine>;
 
+// The binding of a path op: (path, name) -> its result, started by begin(engine, path, cb).
+template <class T, class Begin>
+auto path_binding(Shape shape, Begin begin) {
+  return [shape, begin](PyEngine& self, const std::string& path, py::object name) {
+    auto op = path_op(shape, std::move(name));
+    return self.start<T>(op, [&](auto cb) { return begin(self.engine(), path, std::move(cb)); });
+  };
+}
+
+// (from, to, name, name2) -> None, for the ops whose errors name both paths.
+template <class Begin>
+auto two_path_binding(Begin begin) {
+  return [begin](PyEngine& self, const std::string& from, const std::string& to, py::object name, py::object name2) {
+    auto op = path_op(Shape::None, std::move(name), std::move(name2));
+    return self.start<void>(op, [&](auto cb) { return begin(self.engine(), from, to, std::move(cb)); });
+  };
+}
+
 void bind_path_ops(py::class_<PyEngine, EnginePtr>& engine) {
+  using Path = const std::string&;
   engine
       .def("open",
-           [](PyEngine& self, const std::string& path, int flags, int mode, py::object name) {
+           [](PyEngine& self, Path path, int flags, int mode, py::object name) {
              auto op = path_op(Shape::File, std::move(name));
              return self.start<ringfile::File>(op, [&](auto cb) {
                return ringfile::File::open(self.engine(), path, flags, static_cast<mode_t>(mode), std::move(cb));
@@ -363,71 +376,51 @@ void bind_path_ops(py::class_<PyEngine, EnginePtr>& engine) {
              return self.file_from(std::move(*file));
            })
       .def("stat",
-           [](PyEngine& self, const std::string& path, bool follow, py::object name) {
+           [](PyEngine& self, Path path, bool follow, py::object name) {
              auto op = path_op(Shape::Stat, std::move(name));
              return self.start<FileStat>(op, [&](auto cb) {
                return follow ? fs::stat(self.engine(), path, std::move(cb)) : fs::lstat(self.engine(), path, std::move(cb));
              });
            })
-      .def("rename",
-           [](PyEngine& self, const std::string& from, const std::string& to, py::object name, py::object name2) {
-             auto op = path_op(Shape::None, std::move(name), std::move(name2));
-             return self.start<void>(op, [&](auto cb) { return fs::rename(self.engine(), from, to, std::move(cb)); });
-           })
-      .def("link",
-           [](PyEngine& self, const std::string& from, const std::string& to, py::object name, py::object name2) {
-             auto op = path_op(Shape::None, std::move(name), std::move(name2));
-             return self.start<void>(op, [&](auto cb) { return fs::link(self.engine(), from, to, std::move(cb)); });
-           })
-      .def("symlink",
-           [](PyEngine& self, const std::string& target, const std::string& at, py::object name, py::object name2) {
-             auto op = path_op(Shape::None, std::move(name), std::move(name2));
-             return self.start<void>(op, [&](auto cb) { return fs::symlink(self.engine(), target, at, std::move(cb)); });
-           })
-      .def("unlink",
-           [](PyEngine& self, const std::string& path, py::object name) {
-             auto op = path_op(Shape::None, std::move(name));
-             return self.start<void>(op, [&](auto cb) { return fs::unlink(self.engine(), path, std::move(cb)); });
-           })
-      .def("rmdir",
-           [](PyEngine& self, const std::string& path, py::object name) {
-             auto op = path_op(Shape::None, std::move(name));
-             return self.start<void>(op, [&](auto cb) { return fs::rmdir(self.engine(), path, std::move(cb)); });
-           })
+      .def("rename", two_path_binding([](Engine& e, Path from, Path to, auto cb) {
+             return fs::rename(e, from, to, std::move(cb));
+           }))
+      .def("link", two_path_binding([](Engine& e, Path from, Path to, auto cb) {
+             return fs::link(e, from, to, std::move(cb));
+           }))
+      .def("symlink", two_path_binding([](Engine& e, Path target, Path at, auto cb) {
+             return fs::symlink(e, target, at, std::move(cb));
+           }))
+      .def("unlink", path_binding<void>(Shape::None, [](Engine& e, Path p, auto cb) {
+             return fs::unlink(e, p, std::move(cb));
+           }))
+      .def("rmdir", path_binding<void>(Shape::None, [](Engine& e, Path p, auto cb) {
+             return fs::rmdir(e, p, std::move(cb));
+           }))
+      .def("readlink", path_binding<std::string>(Shape::Text, [](Engine& e, Path p, auto cb) {
+             return fs::readlink(e, p, std::move(cb));
+           }))
+      .def("listdir", path_binding<std::vector<DirEntry>>(Shape::Entries, [](Engine& e, Path p, auto cb) {
+             return fs::list_directory(e, p, std::move(cb));
+           }))
+      .def("statvfs", path_binding<FsStats>(Shape::FsStats, [](Engine& e, Path p, auto cb) {
+             return fs::statvfs(e, p, std::move(cb));
+           }))
+      .def("read_file", path_binding<std::string>(Shape::Text, [](Engine& e, Path p, auto cb) {
+             fs::read_file(e, p, std::move(cb));  // several ops in a row: no handle
+           }))
       .def("mkdir",
-           [](PyEngine& self, const std::string& path, int mode, py::object name) {
+           [](PyEngine& self, Path path, int mode, py::object name) {
              auto op = path_op(Shape::None, std::move(name));
              return self.start<void>(
                  op, [&](auto cb) { return fs::mkdir(self.engine(), path, static_cast<mode_t>(mode), std::move(cb)); });
            })
-      .def("readlink",
-           [](PyEngine& self, const std::string& path, py::object name) {
-             auto op = path_op(Shape::Text, std::move(name));
-             return self.start<std::string>(op, [&](auto cb) { return fs::readlink(self.engine(), path, std::move(cb)); });
-           })
-      .def("listdir",
-           [](PyEngine& self, const std::string& path, py::object name) {
-             auto op = path_op(Shape::Entries, std::move(name));
-             return self.start<std::vector<DirEntry>>(
-                 op, [&](auto cb) { return fs::list_directory(self.engine(), path, std::move(cb)); });
-           })
       .def("access",
-           [](PyEngine& self, const std::string& path, int mode, py::object name) {
+           [](PyEngine& self, Path path, int mode, py::object name) {
              auto op = path_op(Shape::None, std::move(name));
              return self.start<void>(op, [&](auto cb) { return fs::access(self.engine(), path, mode, std::move(cb)); });
            })
-      .def("statvfs",
-           [](PyEngine& self, const std::string& path, py::object name) {
-             auto op = path_op(Shape::FsStats, std::move(name));
-             return self.start<FsStats>(op, [&](auto cb) { return fs::statvfs(self.engine(), path, std::move(cb)); });
-           })
-      .def("read_file",
-           [](PyEngine& self, const std::string& path, py::object name) {
-             auto op = path_op(Shape::Text, std::move(name));
-             return self.start<std::string>(op, [&](auto cb) { fs::read_file(self.engine(), path, std::move(cb)); });
-           })
-      .def("write_file", [](PyEngine& self, const std::string& path, std::string data, int mode, bool atomic,
-                            py::object name) {
+      .def("write_file", [](PyEngine& self, Path path, std::string data, int mode, bool atomic, py::object name) {
         auto op = path_op(Shape::None, std::move(name));
         return self.start<void>(op, [&](auto cb) {
           if (atomic) fs::write_file_atomic(self.engine(), path, std::move(data), static_cast<mode_t>(mode), std::move(cb));
@@ -454,8 +447,6 @@ PYBIND11_MODULE(_ringfile, m) {
       .def("read", &PyFile::read, py::arg("length"), py::arg("offset"), py::arg("exact") = false)
       .def("readinto", &PyFile::readinto, py::arg("buffer"), py::arg("offset"), py::arg("exact") = false)
       .def("write", &PyFile::write, py::arg("data"), py::arg("offset"), py::arg("all") = true)
-      .def("write_then_fsync", &PyFile::write_then_fsync, py::arg("data"), py::arg("offset"),
-           py::arg("data_only") = false)
       .def("fsync", &PyFile::fsync, py::arg("data_only") = false)
       .def("stat", &PyFile::stat)
       .def("truncate", &PyFile::truncate)

@@ -10,22 +10,11 @@ Besides aiofiles' API (open, os, os.path/ospath, tempfile, threadpool, the
 standard streams), files have pread/pwrite/fsync/fdatasync, and read_bytes() /
 write_bytes() read or replace a whole file.
 """
-from . import os, ospath, tempfile
+from . import os, ospath, tempfile, threadpool
 from ._engine import encode_path, engine_for
 from .threadpool import open, stderr, stderr_bytes, stdin, stdin_bytes, stdout, stdout_bytes
 
-__all__ = [
-    "open",
-    "tempfile",
-    "stdin",
-    "stdout",
-    "stderr",
-    "stdin_bytes",
-    "stdout_bytes",
-    "stderr_bytes",
-    "read_bytes",
-    "write_bytes",
-]
+__all__ = [name for name in threadpool.__all__ if name != "wrap"] + ["tempfile", "read_bytes", "write_bytes"]
 
 
 async def read_bytes(path, *, loop=None):

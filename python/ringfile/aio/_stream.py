@@ -13,6 +13,32 @@ STREAM_OFFSET = -1  # the descriptor's own position (pipes, FIFOs, ttys)
 READ_AHEAD = 64 * 1024
 
 
+class StreamBacked:
+    """The attributes every file object built on a Stream (in self._stream) shows."""
+
+    @property
+    def closed(self):
+        return self._stream.closed
+
+    @property
+    def name(self):
+        return self._stream.name
+
+    @name.setter
+    def name(self, value):
+        self._stream.name = value
+
+    @property
+    def mode(self):
+        return self._stream.mode
+
+    async def _closed_by_us(self):
+        """Runs what was asked to follow the close (a tempfile's removal), once."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            await on_close()
+
+
 class Stream:
     __slots__ = (
         "le", "file", "fd", "name", "mode", "readable", "writable", "append", "seekable",

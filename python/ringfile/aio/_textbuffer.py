@@ -11,8 +11,10 @@ reads the rest with a blocking pread rather than give the wrapper a wrong answer
 import io
 import os
 
+from ._stream import StreamBacked
 
-class TextBuffer(io.BufferedIOBase):
+
+class TextBuffer(StreamBacked, io.BufferedIOBase):
     def __init__(self, stream):
         super().__init__()
         self._stream = stream
@@ -74,37 +76,24 @@ class TextBuffer(io.BufferedIOBase):
         s.queue_truncate(pos)
         return pos
 
-    def readable(self):
+    def _open_stream(self):
         self._stream.check_open()
-        return self._stream.readable
+        return self._stream
+
+    def readable(self):
+        return self._open_stream().readable
 
     def writable(self):
-        self._stream.check_open()
-        return self._stream.writable
+        return self._open_stream().writable
 
     def seekable(self):
-        self._stream.check_open()
-        return self._stream.seekable
+        return self._open_stream().seekable
 
     def fileno(self):
-        self._stream.check_open()
-        return self._stream.fd
+        return self._open_stream().fd
 
     def isatty(self):
-        self._stream.check_open()
-        return self._stream.isatty()
-
-    @property
-    def closed(self):
-        return self._stream.closed
-
-    @property
-    def name(self):
-        return self._stream.name
-
-    @property
-    def mode(self):
-        return self._stream.mode
+        return self._open_stream().isatty()
 
     def close(self):
         # The async file closes the descriptor; a wrapper closed any other way

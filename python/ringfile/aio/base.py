@@ -3,7 +3,7 @@ from collections.abc import Coroutine
 
 
 class AsyncBase:
-    """Async iteration over lines, for every file object."""
+    """Async iteration over lines, and readlines(), for every file object."""
 
     def __aiter__(self):
         return self
@@ -13,6 +13,18 @@ class AsyncBase:
         if line:
             return line
         raise StopAsyncIteration
+
+    async def readlines(self, hint=-1):
+        lines = []
+        total = 0
+        while True:
+            line = await self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
 
 
 class _ContextManager(Coroutine):

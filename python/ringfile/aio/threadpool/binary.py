@@ -4,18 +4,12 @@ import io
 import os
 
 from .._engine import Pending
-from .._stream import STREAM_OFFSET
+from .._stream import STREAM_OFFSET, StreamBacked
 from ..base import AsyncBase
-from .utils import (
-    IndirectBase,
-    ThreadedBase,
-    delegate_to_executor,
-    proxy_method_directly,
-    proxy_property_directly,
-)
+from .utils import IndirectBase, ThreadedBase, delegate_to_executor, delegating
 
 
-class _EngineFile(AsyncBase):
+class _EngineFile(StreamBacked, AsyncBase):
     """What every engine-backed file object has: sync attributes, position, sync ops."""
 
     def __init__(self, stream, on_close=None):
@@ -33,22 +27,6 @@ class _EngineFile(AsyncBase):
     def readable(self):
         self._stream.check_open()
         return self._stream.readable
-
-    @property
-    def closed(self):
-        return self._stream.closed
-
-    @property
-    def name(self):
-        return self._stream.name
-
-    @name.setter
-    def name(self, value):
-        self._stream.name = value
-
-    @property
-    def mode(self):
-        return self._stream.mode
 
     # -- asynchronous --
     async def isatty(self):
@@ -94,9 +72,7 @@ class _EngineFile(AsyncBase):
         try:
             await self._stream.close()
         finally:
-            if self._on_close is not None:
-                on_close, self._on_close = self._on_close, None
-                await on_close()
+            await self._closed_by_us()
 
     async def readall(self):
         s = self._stream
@@ -205,18 +181,6 @@ class AsyncBufferedIOBase(_EngineFile):
             if not await s.fill(max(s.buffer_size, 8192)):
                 return s.take(-1 if size < 0 else size)
 
-    async def readlines(self, hint=-1):
-        lines = []
-        total = 0
-        while True:
-            line = await self.readline()
-            if not line:
-                return lines
-            lines.append(line)
-            total += len(line)
-            if hint is not None and 0 < hint <= total:
-                return lines
-
     async def write(self, data):
         s = self._stream
         s.check_writable()
@@ -279,9 +243,6 @@ class AsyncFileIO(_EngineFile):
                 break
         return bytes(line)
 
-    async def readlines(self, hint=-1):
-        return await AsyncBufferedIOBase.readlines(self, hint)
-
     async def write(self, data):
         s = self._stream
         s.check_writable()
@@ -297,49 +258,44 @@ class AsyncFileIO(_EngineFile):
 
 # Thread-offloaded versions, for the standard streams and wrap(): the same lists of
 # methods aiofiles delegates.
-_BUFFERED_DELEGATED = (
-    "close", "flush", "isatty", "read", "read1", "readinto", "readline", "readlines",
-    "seek", "seekable", "tell", "truncate", "writable", "write", "writelines",
-)
-_FILEIO_DELEGATED = (
-    "close", "flush", "isatty", "read", "readall", "readinto", "readline", "readlines",
-    "seek", "seekable", "tell", "truncate", "writable", "write", "writelines",
-)
+_buffered = delegating(
+    ("close", "flush", "isatty", "read", "read1", "readinto", "readline", "readlines",
+     "seek", "seekable", "tell", "truncate", "writable", "write", "writelines"),
+    ("detach", "fileno", "readable"),
+    ("closed", "raw", "name", "mode"))
+_fileio = delegating(
+    ("close", "flush", "isatty", "read", "readall", "readinto", "readline", "readlines",
+     "seek", "seekable", "tell", "truncate", "writable", "write", "writelines"),
+    ("fileno", "readable"),
+    ("closed", "name", "mode"))
+_peek = delegate_to_executor("peek")
 
 
-@delegate_to_executor(*_BUFFERED_DELEGATED)
-@proxy_method_directly("detach", "fileno", "readable")
-@proxy_property_directly("closed", "raw", "name", "mode")
+@_buffered
 class ThreadedBufferedIOBase(ThreadedBase):
     """A synchronous buffered binary file, its blocking methods run on the executor."""
 
 
-@delegate_to_executor("peek")
+@_peek
 class ThreadedBufferedReader(ThreadedBufferedIOBase):
     pass
 
 
-@delegate_to_executor(*_FILEIO_DELEGATED)
-@proxy_method_directly("fileno", "readable")
-@proxy_property_directly("closed", "name", "mode")
+@_fileio
 class ThreadedFileIO(ThreadedBase):
     pass
 
 
-@delegate_to_executor(*_BUFFERED_DELEGATED)
-@proxy_method_directly("detach", "fileno", "readable")
-@proxy_property_directly("closed", "raw", "name", "mode")
+@_buffered
 class AsyncIndirectBufferedIOBase(IndirectBase):
     """sys.stdin.buffer and friends, looked up at each use."""
 
 
-@delegate_to_executor("peek")
+@_peek
 class AsyncIndirectBufferedReader(AsyncIndirectBufferedIOBase):
     pass
 
 
-@delegate_to_executor(*_FILEIO_DELEGATED)
-@proxy_method_directly("fileno", "readable")
-@proxy_property_directly("closed", "name", "mode")
+@_fileio
 class AsyncIndirectFileIO(IndirectBase):
     pass

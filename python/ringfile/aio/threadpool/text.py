@@ -8,9 +8,10 @@ Python's, unchanged.
 import io
 import os
 
+from .._stream import StreamBacked
 from ..base import AsyncBase
 from .binary import AsyncBufferedReader
-from .utils import IndirectBase, ThreadedBase, delegate_to_executor, proxy_method_directly, proxy_property_directly
+from .utils import IndirectBase, ThreadedBase, delegating
 
 # Most bytes one decoded character can take in the codecs Python ships, times two
 # for a "\r\n" that becomes one "\n": enough staged for read(n) in all but freak
@@ -26,7 +27,7 @@ def _encoded_newlines(encoding):
         return ()
 
 
-class AsyncTextIOWrapper(AsyncBase):
+class AsyncTextIOWrapper(StreamBacked, AsyncBase):
     """The engine version of io.TextIOWrapper."""
 
     def __init__(self, stream, text, on_close=None):
@@ -50,23 +51,10 @@ class AsyncTextIOWrapper(AsyncBase):
     def buffer(self):
         return AsyncBufferedReader(self._stream)
 
-    closed = property(lambda self: self._text.closed)
     encoding = property(lambda self: self._text.encoding)
     errors = property(lambda self: self._text.errors)
     line_buffering = property(lambda self: self._text.line_buffering)
     newlines = property(lambda self: self._text.newlines)
-
-    @property
-    def name(self):
-        return self._stream.name
-
-    @name.setter
-    def name(self, value):
-        self._stream.name = value
-
-    @property
-    def mode(self):
-        return self._stream.mode
 
     # -- staging and draining around the synchronous wrapper --
     async def _stage(self, enough):
@@ -102,18 +90,6 @@ class AsyncTextIOWrapper(AsyncBase):
     async def readline(self, size=-1):
         await self._stage(self._line_staged)
         return self._text.readline(size)
-
-    async def readlines(self, hint=-1):
-        lines = []
-        total = 0
-        while True:
-            line = await self.readline()
-            if not line:
-                return lines
-            lines.append(line)
-            total += len(line)
-            if hint is not None and 0 < hint <= total:
-                return lines
 
     async def write(self, text):
         n = self._text.write(text)
@@ -151,9 +127,7 @@ class AsyncTextIOWrapper(AsyncBase):
             finally:
                 await self._stream.close()
         finally:
-            if self._on_close is not None:
-                on_close, self._on_close = self._on_close, None
-                await on_close()
+            await self._closed_by_us()
 
     async def isatty(self):
         return self._text.isatty()
@@ -168,22 +142,18 @@ class AsyncTextIOWrapper(AsyncBase):
         return self._text.readable()
 
 
-_TEXT_DELEGATED = (
-    "close", "flush", "isatty", "read", "readable", "readline", "readlines", "seek",
-    "seekable", "tell", "truncate", "write", "writable", "writelines",
-)
-_TEXT_PROPERTIES = ("buffer", "closed", "encoding", "errors", "line_buffering", "newlines", "name", "mode")
+_text = delegating(
+    ("close", "flush", "isatty", "read", "readable", "readline", "readlines", "seek",
+     "seekable", "tell", "truncate", "write", "writable", "writelines"),
+    ("detach", "fileno"),
+    ("buffer", "closed", "encoding", "errors", "line_buffering", "newlines", "name", "mode"))
 
 
-@delegate_to_executor(*_TEXT_DELEGATED)
-@proxy_method_directly("detach", "fileno")
-@proxy_property_directly(*_TEXT_PROPERTIES)
+@_text
 class ThreadedTextIOWrapper(ThreadedBase):
     """A synchronous text file, its blocking methods run on the executor."""
 
 
-@delegate_to_executor(*_TEXT_DELEGATED)
-@proxy_method_directly("detach", "fileno")
-@proxy_property_directly(*_TEXT_PROPERTIES)
+@_text
 class AsyncTextIndirectIOWrapper(IndirectBase):
     """sys.stdin and friends, looked up at each use."""

@@ -3,43 +3,21 @@ loop's executor (the standard streams, wrap(), spooled temporary files)."""
 import asyncio
 import functools
 
-
-def delegate_to_executor(*attrs):
-    def cls_builder(cls):
-        for attr_name in attrs:
-            setattr(cls, attr_name, _make_delegate_method(attr_name))
-        return cls
-
-    return cls_builder
+from ..base import AsyncBase
 
 
-def proxy_method_directly(*attrs):
-    def cls_builder(cls):
-        for attr_name in attrs:
-            setattr(cls, attr_name, _make_proxy_method(attr_name))
-        return cls
+def _installer(make):
+    """A class decorator factory: decorator(*names) sets each name to make(name)."""
 
-    return cls_builder
+    def decorator(*attrs):
+        def cls_builder(cls):
+            for attr_name in attrs:
+                setattr(cls, attr_name, make(attr_name))
+            return cls
 
+        return cls_builder
 
-def proxy_property_directly(*attrs):
-    def cls_builder(cls):
-        for attr_name in attrs:
-            setattr(cls, attr_name, _make_proxy_property(attr_name))
-        return cls
-
-    return cls_builder
-
-
-def cond_delegate_to_executor(*attrs):
-    """For spooled temporary files: the executor only once the data is in a real file."""
-
-    def cls_builder(cls):
-        for attr_name in attrs:
-            setattr(cls, attr_name, _make_cond_delegate_method(attr_name))
-        return cls
-
-    return cls_builder
+    return decorator
 
 
 def _make_delegate_method(attr_name):
@@ -64,17 +42,36 @@ def _make_proxy_property(attr_name):
 
 
 def _make_cond_delegate_method(attr_name):
+    """For spooled temporary files: the executor only once the data is in a real file."""
+
+    threaded = _make_delegate_method(attr_name)
+
     async def method(self, *args, **kwargs):
         if self._file._rolled:
-            call = functools.partial(getattr(self._file, attr_name), *args, **kwargs)
-            return await self._loop.run_in_executor(self._executor, call)
+            return await threaded(self, *args, **kwargs)
         return getattr(self._file, attr_name)(*args, **kwargs)
 
     method.__name__ = attr_name
     return method
 
 
-class ThreadedBase:
+delegate_to_executor = _installer(_make_delegate_method)
+proxy_method_directly = _installer(_make_proxy_method)
+proxy_property_directly = _installer(_make_proxy_property)
+cond_delegate_to_executor = _installer(_make_cond_delegate_method)
+
+
+def delegating(delegated, direct, properties):
+    """One decorator for a delegating class: methods on the executor, methods and
+    properties straight from the synchronous file."""
+
+    def cls_builder(cls):
+        return delegate_to_executor(*delegated)(proxy_method_directly(*direct)(proxy_property_directly(*properties)(cls)))
+
+    return cls_builder
+
+
+class ThreadedBase(AsyncBase):
     """A synchronous file object whose blocking methods run on the executor."""
 
     def __init__(self, file, loop=None, executor=None):
@@ -85,15 +82,6 @@ class ThreadedBase:
     @property
     def _loop(self):
         return self._ref_loop or asyncio.get_running_loop()
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        line = await self.readline()
-        if line:
-            return line
-        raise StopAsyncIteration
 
     def __repr__(self):
         return super().__repr__() + " wrapping " + repr(self._file)
