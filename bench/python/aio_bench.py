@@ -251,21 +251,21 @@ async def run_interleaved(env, timed, sync_runner, async_runner, per_step):
 
 
 async def case_stall(env):
-    """Max lateness of a 1 ms call_later ticker while cold files are read whole
-    (64 KiB reads), the page cache dropped before each pass."""
+    """Lateness of a 1 ms call_later ticker while cold files are read whole (64 KiB
+    reads), the page cache dropped before each pass. The idle row is the ticker
+    alone: what the machine itself (other load, epoll's millisecond timeouts) adds."""
     loop = asyncio.get_running_loop()
     lateness = {}
 
     async def measure(name, reader):
         drop_cache(env.cold)
         gc.collect()  # a collection would land on whichever reader runs next
-        worst = 0.0
+        lateness_s = []
         stop = False
 
         def tick(expected):
-            nonlocal worst
             now = loop.time()
-            worst = max(worst, now - expected)
+            lateness_s.append(now - expected)
             if not stop:
                 loop.call_later(0.001, tick, now + 0.001)
 
@@ -277,7 +277,7 @@ async def case_stall(env):
         elapsed = time.perf_counter() - start
         stop = True
         await asyncio.sleep(0.003)
-        lateness.setdefault(name, []).append((worst * 1000, len(env.cold) * env.cold_size / MIB / elapsed))
+        lateness.setdefault(name, []).append((lateness_s, len(env.cold) * env.cold_size / MIB / elapsed))
 
     async def blocking(path):
         with open(path, "rb") as f:
@@ -300,7 +300,11 @@ async def case_stall(env):
         await measure("blocking", blocking)
         await measure("aiofiles", library_reader(aiofiles))
         await measure("ringfile.aio", library_reader(ringfile.aio))
-    return {k: (max(w for w, _ in v), statistics.median(r for _, r in v)) for k, v in lateness.items()}
+    def summary(runs):
+        samples = sorted(x * 1000 for late, _ in runs for x in late)
+        return samples[-1], samples[int(len(samples) * 0.99)], statistics.median(r for _, r in runs)
+
+    return {k: summary(v) for k, v in lateness.items()}
 
 
 # ---------------------------------------------------------------- main
@@ -373,13 +377,15 @@ async def main():
         targets.append(met)
         print("\nLoop stall while %d cold %d MiB files are read (64 KiB reads, page cache dropped first):\n" % (
             args.cold_files, args.cold_mib))
-        print("| reader | max lateness of a 1 ms ticker | MiB/s read |")
-        print("|---|---|---|")
+        print("| reader | max lateness of a 1 ms ticker | p99 lateness | MiB/s read |")
+        print("|---|---|---|---|")
         for name in ("idle (no reads)", "blocking", "aiofiles", "ringfile.aio"):
-            worst, rate = stall[name]
+            worst, p99, rate = stall[name]
             note = " (target < 2 ms: %s)" % ("met" if met else "NOT met") if name == "ringfile.aio" else ""
-            print("| %s | %.2f ms%s | %s |" % (name, worst, note, "-" if name.startswith("idle") else "%.0f" % rate))
+            print("| %s | %.2f ms%s | %.2f ms | %s |" % (
+                name, worst, note, p99, "-" if name.startswith("idle") else "%.0f" % rate))
         print("\nall targets met" if all(targets) else "\nsome targets NOT met")
+        return 0
     finally:
         shutil.rmtree(top, ignore_errors=True)
 

@@ -46,7 +46,7 @@ class Stream:
         "_queued", "_reposition_fd", "_isatty",
     )
 
-    def __init__(self, le, file, name, mode, readable, writable, append, st, reposition_fd):
+    def __init__(self, le, file, name, mode, readable, writable, append, st, adopted, reposition_fd):
         self.le = le
         self.file = file
         self.fd = file.fileno()
@@ -61,9 +61,12 @@ class Stream:
         self._isatty = None
         self.pos = 0
         if self.seekable:
-            # Where Python's FileIO would start: the descriptor's offset (0 for a new
-            # open; the caller's position for open(fd)), or the end when appending.
-            self.pos = st.st_size if append else os.lseek(self.fd, 0, os.SEEK_CUR)
+            # Where Python's FileIO would start: the end when appending, else the
+            # descriptor's offset (the caller's position for open(fd), 0 for a path).
+            if append:
+                self.pos = st.st_size
+            elif adopted:
+                self.pos = os.lseek(self.fd, 0, os.SEEK_CUR)
         self._reposition_fd = reposition_fd  # open(fd, closefd=False): leave its offset where we got to
         self._rbuf = b""  # read-ahead: bytes at self.pos onward, from self._roff
         self._roff = 0
@@ -124,13 +127,16 @@ class Stream:
     def at_eof(self):
         return self._eof and self.buffered() == 0
 
-    async def fill(self, want=READ_AHEAD):
-        """Reads up to `want` more bytes into the read-ahead; False at end of file."""
+    async def fill(self, want=READ_AHEAD, exact=False):
+        """Reads up to `want` more bytes into the read-ahead; False at end of file.
+        exact: read on until `want` bytes or the end, which a short count then means."""
         if self._eof:
             return False
         await self.drain()
         at = self.pos + self.buffered()
-        data = await self.le.result(self.file.read(want, self.offset(at)))
+        data = await self.le.result(self.file.read(want, self.offset(at), exact))
+        if len(data) < want and exact:
+            self._eof = True
         if not data:
             self._eof = True
             return False
@@ -147,9 +153,8 @@ class Stream:
         if self.seekable and not self._eof:
             await self.drain()
             size = os.fstat(self.fd).st_size  # a hint only: the loop below reads on to the real end
-            want = size - self.pos - self.buffered()
-            if want > 0:
-                await self.fill(want)
+            # One byte more than the size says: a short count is the end, no second read.
+            await self.fill(max(size - self.pos - self.buffered(), 0) + 1, exact=True)
         while await self.fill(max(READ_AHEAD, self.buffered())):
             pass
 

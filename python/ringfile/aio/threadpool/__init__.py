@@ -128,7 +128,7 @@ async def _open(file, mode="r", buffering=-1, encoding=None, errors=None, newlin
         await le.result(handle.close())
         raise
     stream = Stream(le, handle, name if name is not None else file_name, spec.mode, spec.readable, spec.writable,
-                    spec.append, st, reposition_fd=from_fd and not closefd)
+                    spec.append, st, adopted=from_fd or opener is not None, reposition_fd=from_fd and not closefd)
     if buffering > 1:
         stream.buffer_size = buffering
     if spec.kind == "raw":
