@@ -13,7 +13,9 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -74,6 +76,10 @@ class PyEngine : public std::enable_shared_from_this<PyEngine> {
 
   Engine& engine() {
     if (!engine_) throw py::value_error("the ringfile engine is closed");
+    // The library asserts on a foreign thread in debug builds; Python gets an exception.
+    if (std::this_thread::get_id() != owner_) {
+      throw std::runtime_error("a ringfile engine is used from the thread of its event loop only");
+    }
     return *engine_;
   }
 
@@ -98,6 +104,7 @@ class PyEngine : public std::enable_shared_from_this<PyEngine> {
 
   void cancel(const OpPtr& op) {
     if (!engine_ || op->completed) return;
+    engine();  // the owner-thread check
     {
       py::gil_scoped_release nogil;
       engine_->cancel(op->handle);
@@ -109,6 +116,7 @@ class PyEngine : public std::enable_shared_from_this<PyEngine> {
   // Cancels what is in flight, delivers every completion, then releases the engine.
   void close() {
     if (!engine_) return;
+    engine();  // the owner-thread check
     {
       py::gil_scoped_release nogil;
       engine_->cancel_all();
@@ -153,6 +161,7 @@ class PyEngine : public std::enable_shared_from_this<PyEngine> {
   }
 
   std::optional<Engine> engine_;
+  std::thread::id owner_ = std::this_thread::get_id();
   std::vector<OpPtr> done_;  // completed by the engine, not yet delivered
   std::vector<OpPtr> delivering_;
 };

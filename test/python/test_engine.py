@@ -93,3 +93,23 @@ def test_closing_the_loop_with_ops_in_flight_drains_them(tmp):
     buffers[0].extend(b"!")  # the buffer is no longer exported to an op: it can resize
     with pytest.raises(ValueError):
         engine.pending()
+
+
+async def test_a_file_used_from_another_thread_raises_instead_of_crashing(tmp):
+    p = tmp / "f"
+    p.write_bytes(b"abc")
+    f = await aio.open(p, "rb")
+    errors = []
+
+    def other_thread():
+        try:
+            f._stream.file.read(3, 0)
+        except RuntimeError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    t.join()
+    assert len(errors) == 1
+    assert await f.read() == b"abc"
+    await f.close()
