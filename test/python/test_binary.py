@@ -173,3 +173,14 @@ async def test_pipe_reads_and_writes_use_the_stream(tmp):
         assert await inp.read() == b"through a pipe\n"
         with pytest.raises(OSError):
             await inp.tell()
+
+
+async def test_a_line_longer_than_the_read_ahead(tmp):
+    p = tmp / "long"
+    p.write_bytes(b"x" * 1_000_000 + b"\nshort\n")
+    async with aio.open(p, "rb") as f:
+        assert await f.readline() == b"x" * 1_000_000 + b"\n"
+        assert await f.readline() == b"short\n"
+    async with aio.open(p) as f:
+        assert await f.readline() == "x" * 1_000_000 + "\n"
+        assert [line async for line in f] == ["short\n"]

@@ -146,7 +146,9 @@ class Stream:
         return True
 
     async def fill_until(self, predicate, want=READ_AHEAD):
-        while not predicate() and await self.fill(want):
+        # Each read at least doubles what is buffered: a line of n bytes costs
+        # O(n log n) copying, not O(n^2).
+        while not predicate() and await self.fill(max(want, self.buffered())):
             pass
 
     async def fill_to_eof(self):

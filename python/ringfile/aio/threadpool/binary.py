@@ -4,7 +4,7 @@ import io
 import os
 
 from .._engine import Pending
-from .._stream import STREAM_OFFSET, StreamBacked
+from .._stream import READ_AHEAD, STREAM_OFFSET, StreamBacked
 from ..base import AsyncBase
 from .utils import IndirectBase, ThreadedBase, delegate_to_executor, delegating
 
@@ -178,7 +178,7 @@ class AsyncBufferedIOBase(_EngineFile):
                 return s.take(n if size < 0 else min(n, size))
             if 0 <= size <= s.buffered():
                 return s.take(size)
-            if not await s.fill(max(s.buffer_size, 8192)):
+            if not await s.fill(max(s.buffer_size, READ_AHEAD, s.buffered())):
                 return s.take(-1 if size < 0 else size)
 
     async def write(self, data):
