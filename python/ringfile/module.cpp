@@ -26,19 +26,18 @@
 namespace ringfile::python {
 namespace {
 
-[[noreturn]] void raise_os_error(int err, const py::object& filename = py::none(),
-                                 const py::object& filename2 = py::none()) {
-  // OSError(errno, ...) picks the subclass Python uses for that errno.
-  py::object error = py::reinterpret_borrow<py::object>(PyExc_OSError)(
-      err, std::strerror(err), filename ? filename : py::none(), py::none(), filename2 ? filename2 : py::none());
-  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
-  throw py::error_already_set();
+// OSError(errno, strerror, filename, None, filename2) picks the subclass Python
+// uses for that errno and sets the filenames as os and open() do.
+py::object make_os_error(int err, const py::object& filename, const py::object& filename2) {
+  return py::reinterpret_borrow<py::object>(PyExc_OSError)(err, std::strerror(err), filename ? filename : py::none(),
+                                                            py::none(), filename2 ? filename2 : py::none());
 }
 
-py::object os_error(const PendingOp& op) {
-  return py::reinterpret_borrow<py::object>(PyExc_OSError)(
-      op.err, std::strerror(op.err), op.filename ? op.filename : py::none(), py::none(),
-      op.filename2 ? op.filename2 : py::none());
+[[noreturn]] void raise_os_error(int err, const py::object& filename = py::none(),
+                                 const py::object& filename2 = py::none()) {
+  py::object error = make_os_error(err, filename, filename2);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+  throw py::error_already_set();
 }
 
 py::tuple stat_tuple(const FileStat& s) {
@@ -150,7 +149,7 @@ class PyEngine : public std::enable_shared_from_this<PyEngine> {
     py::object future = std::move(op.future);
     try {
       if (!future.attr("done")().cast<bool>()) {
-        if (op.err) future.attr("set_exception")(os_error(op));
+        if (op.err) future.attr("set_exception")(make_os_error(op.err, op.filename, op.filename2));
         else future.attr("set_result")(result_of(op));
       }
     } catch (py::error_already_set& e) {
