@@ -184,3 +184,20 @@ async def test_a_line_longer_than_the_read_ahead(tmp):
     async with aio.open(p) as f:
         assert await f.readline() == "x" * 1_000_000 + "\n"
         assert [line async for line in f] == ["short\n"]
+
+
+async def test_reads_after_the_end_see_a_file_that_grew(tmp):
+    p = tmp / "growing"
+    p.write_bytes(b"one\n")
+    with open(p, "ab", buffering=0) as writer:
+        async with aio.open(p, "rb") as f, aio.open(p) as t:
+            assert await f.readline() == b"one\n"
+            assert await f.readline() == b""
+            assert await t.readline() == "one\n"
+            assert await t.readline() == ""
+            writer.write(b"two\n")
+            assert await f.readline() == b"two\n"
+            assert await t.readline() == "two\n"
+            writer.write(b"three")
+            assert await f.read() == b"three"
+            assert await t.read() == "three"

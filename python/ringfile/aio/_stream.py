@@ -127,6 +127,12 @@ class Stream:
     def at_eof(self):
         return self._eof and self.buffered() == 0
 
+    def begin_read(self):
+        """Each read call looks at the file afresh once the read-ahead is used up:
+        a file that grew since is read on, as Python's files do."""
+        if self._eof and self._roff == len(self._rbuf):
+            self._eof = False
+
     async def fill(self, want=READ_AHEAD, exact=False):
         """Reads up to `want` more bytes into the read-ahead; False at end of file.
         exact: read on until `want` bytes or the end, which a short count then means."""

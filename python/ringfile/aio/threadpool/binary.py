@@ -77,6 +77,7 @@ class _EngineFile(StreamBacked, AsyncBase):
     async def readall(self):
         s = self._stream
         s.check_readable()
+        s.begin_read()
         await s.fill_to_eof()
         return s.take(-1)
 
@@ -123,6 +124,7 @@ class AsyncBufferedIOBase(_EngineFile):
         s = self._stream
         if s.closed or not s.readable:
             s.check_readable()
+        s.begin_read()
         if size is None or size < 0:
             await s.fill_to_eof()
             return s.take(-1)
@@ -145,6 +147,7 @@ class AsyncBufferedIOBase(_EngineFile):
     async def read1(self, size=-1):
         s = self._stream
         s.check_readable()
+        s.begin_read()
         if size is None or size < 0:
             size = s.buffer_size
         if s.buffered() == 0 and size > 0:
@@ -154,6 +157,7 @@ class AsyncBufferedIOBase(_EngineFile):
     async def readinto(self, buffer):
         s = self._stream
         s.check_readable()
+        s.begin_read()
         view = memoryview(buffer).cast("B")
         have = min(s.buffered(), len(view))
         if have == len(view) or (have and s.at_eof()):
@@ -169,6 +173,7 @@ class AsyncBufferedIOBase(_EngineFile):
     async def readline(self, size=-1):
         s = self._stream
         s.check_readable()
+        s.begin_read()
         if size is None:
             size = -1
         while True:
@@ -207,6 +212,7 @@ class AsyncBufferedReader(AsyncBufferedIOBase):
     async def peek(self, size=0):
         s = self._stream
         s.check_readable()
+        s.begin_read()
         if s.buffered() == 0:
             await s.fill(max(size, s.buffer_size))
         return bytes(s.peek_buffer())
@@ -218,6 +224,7 @@ class AsyncFileIO(_EngineFile):
     async def read(self, size=-1):
         s = self._stream
         s.check_readable()
+        s.begin_read()
         if size is None or size < 0:
             return await self.readall()
         data = await s.le.result(s.file.read(size, s.offset(s.pos), False))
@@ -227,6 +234,7 @@ class AsyncFileIO(_EngineFile):
     async def readinto(self, buffer):
         s = self._stream
         s.check_readable()
+        s.begin_read()
         got = await s.le.result(s.file.readinto(buffer, s.offset(s.pos), False))
         s.pos += got
         return got

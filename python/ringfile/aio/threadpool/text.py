@@ -60,6 +60,7 @@ class AsyncTextIOWrapper(StreamBacked, AsyncBase):
     async def _stage(self, enough):
         s = self._stream
         if s.readable and not s.closed:
+            s.begin_read()
             await s.fill_until(enough)
 
     def _line_staged(self):
@@ -81,6 +82,7 @@ class AsyncTextIOWrapper(StreamBacked, AsyncBase):
     async def read(self, size=-1):
         if size is None or size < 0:
             if self._stream.readable and not self._stream.closed:
+                self._stream.begin_read()
                 await self._stream.fill_to_eof()
         else:
             want = size * _STAGE_BYTES_PER_CHAR + 2
