@@ -114,3 +114,20 @@ async def test_a_long_run_of_cached_reads_still_lets_the_loop_run(tmp):
             await f.read(16)
     t.cancel()
     assert ticks > 1
+
+
+async def test_a_cancelled_flush_loses_no_queued_write(tmp):
+    p = tmp / "queued"
+    async with aio.open(p, "wb") as f:
+        await f.write(b"a" * 100)
+        await f.seek(1000)
+        await f.write(b"b" * 100)  # two queued writes at two offsets
+        flush = asyncio.ensure_future(f.flush())
+        await asyncio.sleep(0)
+        flush.cancel()
+        try:
+            await flush
+        except asyncio.CancelledError:
+            pass
+    data = p.read_bytes()
+    assert data[:100] == b"a" * 100 and data[1000:1100] == b"b" * 100

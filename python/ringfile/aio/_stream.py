@@ -218,14 +218,25 @@ class Stream:
         return queued
 
     async def drain(self):
-        """Writes and truncates everything queued, in order."""
+        """Writes and truncates everything queued, in order. An op leaves the queue
+        once it is done; one whose await is cancelled stays to be redone by the next
+        drain where redoing is harmless (a write at an offset, a truncate), and is
+        dropped where it is not (an append or a stream, which may have taken it)."""
         if not (self._wbuf or self._queued):
             return
-        for op in self._take_queue():
-            if op[0] == "write":
-                await self.le.result(self.file.write(op[2], self.offset(op[1])))
-            else:
-                await self.le.result(self.file.truncate(op[1]))
+        self._queue_wbuf()
+        while self._queued:
+            op = self._queued[0]
+            try:
+                if op[0] == "write":
+                    await self.le.result(self.file.write(op[2], self.offset(op[1])))
+                else:
+                    await self.le.result(self.file.truncate(op[1]))
+            except BaseException:
+                if op[0] == "write" and (self.append or not self.seekable):
+                    self._queued.pop(0)
+                raise
+            self._queued.pop(0)
 
     def drain_now(self):
         """Blocking drain, for a file dropped without close() and the rare blocking read."""
