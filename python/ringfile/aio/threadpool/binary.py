@@ -221,23 +221,23 @@ class AsyncBufferedReader(AsyncBufferedIOBase):
 class AsyncFileIO(_EngineFile):
     """The engine version of io.FileIO: unbuffered, one system call's worth per op."""
 
+    async def _advance(self, started):
+        """The result of one op started at the position, which moves past what it moved."""
+        result = await self._stream.le.result(started)
+        self._stream.pos += result if result.__class__ is int else len(result)
+        return result
+
     async def read(self, size=-1):
         s = self._stream
         s.check_readable()
-        s.begin_read()
         if size is None or size < 0:
             return await self.readall()
-        data = await s.le.result(s.file.read(size, s.offset(s.pos), False))
-        s.pos += len(data)
-        return data
+        return await self._advance(s.file.read(size, s.offset(s.pos), False))
 
     async def readinto(self, buffer):
         s = self._stream
         s.check_readable()
-        s.begin_read()
-        got = await s.le.result(s.file.readinto(buffer, s.offset(s.pos), False))
-        s.pos += got
-        return got
+        return await self._advance(s.file.readinto(buffer, s.offset(s.pos), False))
 
     async def readline(self, size=-1):
         # FileIO reads a byte at a time here; the result is the same line.
@@ -255,9 +255,7 @@ class AsyncFileIO(_EngineFile):
         s = self._stream
         s.check_writable()
         s.drop_read_ahead()
-        written = await s.le.result(s.file.write(data, s.offset(s.pos), False))
-        s.pos += written
-        return written
+        return await self._advance(s.file.write(data, s.offset(s.pos), False))
 
     async def writelines(self, lines):
         for line in lines:
