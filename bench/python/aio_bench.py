@@ -13,6 +13,7 @@ import gc
 import itertools
 import os
 import random
+import selectors
 import shutil
 import statistics
 import sys
@@ -250,11 +251,70 @@ async def run_interleaved(env, timed, sync_runner, async_runner, per_step):
     return {k: statistics.median(v) for k, v in results.items()}
 
 
+class TurnSelector(selectors.EpollSelector):
+    """The loop's selector, timing each turn (a stretch outside epoll_wait) and the
+    run-queue wait inside it (/proc/thread-self/schedstat: runnable, no CPU), so a
+    turn's own work, the loop's share of lateness, is its length less that wait."""
+
+    def __init__(self):
+        super().__init__()
+        self.measuring = False
+        self.turns, self.wakeups = [], []
+        self._start = None
+        try:
+            self._schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self._schedstat = None
+
+    def run_queue_ns(self):
+        if self._schedstat is None:
+            return 0
+        return int(os.pread(self._schedstat, 96, 0).split()[1])
+
+    def begin(self):
+        """Measures from now: the turn in progress counts from here."""
+        self.turns, self.wakeups, self.measuring = [], [], True
+        self._start = (time.monotonic(), self.run_queue_ns())
+
+    def select(self, timeout=None):
+        if not self.measuring:
+            return super().select(timeout)
+        start, waited = self._start
+        before = self.run_queue_ns()
+        self.turns.append((time.monotonic() - start, (before - waited) / 1e9))
+        events = super().select(timeout)
+        self._start = (time.monotonic(), self.run_queue_ns())
+        self.wakeups.append((self._start[1] - before) / 1e9)  # woken, then waiting for a CPU
+        return events
+
+
+class LoopPriority:
+    """--rt: the loop's thread runs SCHED_FIFO for the stall case, so other processes
+    on a shared machine don't show up as lateness; what the loop blocks on still does."""
+
+    def __init__(self, wanted):
+        self.raised = False
+        if wanted:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+                self.raised = True
+            except OSError as e:
+                print("--rt: SCHED_FIFO refused (%s); running at normal priority" % e)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.raised:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
 async def case_stall(env):
     """Lateness of a 1 ms call_later ticker while cold files are read whole (64 KiB
     reads), the page cache dropped before each pass. The idle row is the ticker
     alone: what the machine itself (other load, epoll's millisecond timeouts) adds."""
     loop = asyncio.get_running_loop()
+    selector = loop._selector
     lateness = {}
 
     async def measure(name, reader):
@@ -271,13 +331,17 @@ async def case_stall(env):
 
         loop.call_later(0.001, tick, loop.time() + 0.001)
         await asyncio.sleep(0.005)
+        selector.begin()
         start = time.perf_counter()
         for path in env.cold:
             await reader(path)
         elapsed = time.perf_counter() - start
-        stop = True
         await asyncio.sleep(0.003)
-        lateness.setdefault(name, []).append((lateness_s, len(env.cold) * env.cold_size / MIB / elapsed))
+        selector.measuring = False
+        stop = True
+        await asyncio.sleep(0.002)
+        lateness.setdefault(name, []).append(
+            (lateness_s, (selector.turns, selector.wakeups), len(env.cold) * env.cold_size / MIB / elapsed))
 
     async def blocking(path):
         with open(path, "rb") as f:
@@ -295,14 +359,20 @@ async def case_stall(env):
     async def idle(path):
         await asyncio.sleep(0.02)  # no reads: the machine's own lateness, for scale
 
-    for _ in range(env.rounds):
-        await measure("idle (no reads)", idle)
-        await measure("blocking", blocking)
-        await measure("aiofiles", library_reader(aiofiles))
-        await measure("ringfile.aio", library_reader(ringfile.aio))
+    with LoopPriority(env.realtime):
+        for _ in range(env.rounds):
+            await measure("idle (no reads)", idle)
+            await measure("blocking", blocking)
+            await measure("aiofiles", library_reader(aiofiles))
+            await measure("ringfile.aio", library_reader(ringfile.aio))
+
     def summary(runs):
-        samples = sorted(x * 1000 for late, _ in runs for x in late)
-        return samples[-1], samples[int(len(samples) * 0.99)], statistics.median(r for _, r in runs)
+        samples = sorted(x * 1000 for late, _, _ in runs for x in late)
+        turns = [t for _, (ts, _), _ in runs for t in ts]
+        wakeups = [w for _, (_, ws), _ in runs for w in ws]
+        held = max((max(0.0, length - waited) * 1000 for length, waited in turns), default=0.0)
+        run_queue = max([waited * 1000 for _, waited in turns] + [w * 1000 for w in wakeups] + [0.0])
+        return samples[-1], samples[int(len(samples) * 0.99)], run_queue, held, statistics.median(r for _, _, r in runs)
 
     return {k: summary(v) for k, v in lateness.items()}
 
@@ -321,10 +391,12 @@ async def main():
     parser.add_argument("--small-files", type=int, default=10000)
     parser.add_argument("--cold-files", type=int, default=16)
     parser.add_argument("--cold-mib", type=int, default=4)
+    parser.add_argument("--rt", action="store_true",
+                        help="stall case: run the loop's thread SCHED_FIFO, as ringfile-bench --stall --rt does")
     args = parser.parse_args()
 
     env = Env()
-    env.seconds, env.rounds = args.seconds, args.rounds
+    env.seconds, env.rounds, env.realtime = args.seconds, args.rounds, args.rt
     top = tempfile.mkdtemp(prefix="aio_bench.", dir=args.dir or "/var/tmp")
     try:
         env.big = os.path.join(top, "big")
@@ -377,13 +449,18 @@ async def main():
         targets.append(met)
         print("\nLoop stall while %d cold %d MiB files are read (64 KiB reads, page cache dropped first):\n" % (
             args.cold_files, args.cold_mib))
-        print("| reader | max lateness of a 1 ms ticker | p99 lateness | MiB/s read |")
-        print("|---|---|---|---|")
+        print("| reader | max lateness of a 1 ms ticker | p99 lateness | max run-queue wait "
+              "| longest turn of the loop's own work | MiB/s read |")
+        print("|---|---|---|---|---|---|")
         for name in ("idle (no reads)", "blocking", "aiofiles", "ringfile.aio"):
-            worst, p99, rate = stall[name]
+            worst, p99, run_queue, held, rate = stall[name]
             note = " (target < 2 ms: %s)" % ("met" if met else "NOT met") if name == "ringfile.aio" else ""
-            print("| %s | %.2f ms%s | %.2f ms | %s |" % (
-                name, worst, note, p99, "-" if name.startswith("idle") else "%.0f" % rate))
+            print("| %s | %.2f ms%s | %.2f ms | %.2f ms | %.2f ms | %s |" % (
+                name, worst, note, p99, run_queue, held, "-" if name.startswith("idle") else "%.0f" % rate))
+        print("\nRun-queue wait: the loop's thread runnable but without a CPU, woken from epoll_wait or in a turn\n"
+              "(/proc/thread-self/schedstat): other load on the machine, which no library controls. A turn is a\n"
+              "stretch of the loop outside epoll_wait; its own work is its length less its run-queue wait.%s" % (
+                  " Loop thread SCHED_FIFO (--rt)." if env.realtime else ""))
         print("\nall targets met" if all(targets) else "\nsome targets NOT met")
         return 0
     finally:
@@ -391,4 +468,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(TurnSelector())) as runner:
+        runner.run(main())
