@@ -48,6 +48,35 @@ struct Slot {
   std::optional<Result<std::size_t>> result;
 };
 
+void close_file(Engine& engine, File& file) {
+  std::optional<Result<void>> closed;
+  file.close([&](Result<void> r) { closed.emplace(r); });
+  (void)engine.run();
+}
+
+// A pipe, FIFO or terminal has no offsets: one read at a time from where it is,
+// each written out before the next is issued, until end of file.
+std::string cat_stream(Engine& engine, File& file, const Options& o) {
+  auto block = std::make_unique<char[]>(o.block);
+  std::string error;
+  for (;;) {
+    std::optional<Result<std::size_t>> got;
+    file.read(block.get(), o.block, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
+    while (!got) (void)engine.wait();
+    if (!*got) {
+      error = got->error().message();
+      break;
+    }
+    if (**got == 0) break;
+    if (!write_stdout(block.get(), **got)) {
+      error = std::string("stdout: ") + std::strerror(errno);
+      break;
+    }
+  }
+  close_file(engine, file);
+  return error;
+}
+
 // Streams one file; returns an error message or empty.
 std::string cat(Engine& engine, const std::string& path, const Options& o) {
   std::optional<Result<File>> opened;
@@ -55,6 +84,7 @@ std::string cat(Engine& engine, const std::string& path, const Options& o) {
   while (!opened) (void)engine.wait();
   if (!*opened) return opened->error().message();
   File file = std::move(**opened);
+  if (!file.seekable()) return cat_stream(engine, file, o);
 
   std::vector<Slot> slots(o.queue_depth);
   for (auto& s : slots) s.data = std::make_unique<char[]>(o.block);
@@ -95,9 +125,7 @@ std::string cat(Engine& engine, const std::string& path, const Options& o) {
   }
   // Reads past the end are still in flight; their buffers must outlive them.
   (void)engine.run();
-  std::optional<Result<void>> closed;
-  file.close([&](Result<void> r) { closed.emplace(r); });
-  (void)engine.run();
+  close_file(engine, file);
   return error;
 }
 

@@ -3,6 +3,8 @@
 // flight at once; optionally with O_DIRECT and aligned buffers. fsyncs at the end.
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -80,14 +82,34 @@ Task<Result<File>> open_maybe_direct(Engine& engine, const std::string& path, in
   co_return co_await File::open(engine, path, flags, mode);
 }
 
-Task<Result<void>> copy(Engine& engine, Options o) {
+// The copy's permission bits. Like coreutils, a set-user-ID or set-group-ID bit
+// is dropped when the copy's owner or group (ours) is not the source's: root
+// copying another user's set-uid program must not make a set-uid root one.
+mode_t copy_mode(const FileStat& source) {
+  mode_t mode = source.mode & 07777;
+  if (source.uid != ::geteuid()) mode &= ~mode_t{S_ISUID};
+  if (source.gid != ::getegid()) mode &= ~mode_t{S_ISGID};
+  return mode;
+}
+
+// `same_file` is set when DEST is SOURCE under another name (or the same one).
+Task<Result<void>> copy(Engine& engine, Options o, bool& same_file) {
   auto src = co_await open_maybe_direct(engine, o.from, O_RDONLY, 0, o.direct);
   if (!src) co_return src.error();
   auto st = co_await src->stat();
   if (!st) co_return st.error();
   if (st->is_directory()) co_return errno_code(EISDIR);
-  auto dst = co_await open_maybe_direct(engine, o.to, O_WRONLY | O_CREAT | O_TRUNC, st->mode & 07777, o.direct);
+  // Not O_TRUNC: until its device and inode are known, DEST may be SOURCE itself
+  // (the same path, a hard link, a symlink), which truncating would destroy.
+  auto dst = co_await open_maybe_direct(engine, o.to, O_WRONLY | O_CREAT, copy_mode(*st), o.direct);
   if (!dst) co_return dst.error();
+  auto dst_st = co_await dst->stat();
+  if (!dst_st) co_return dst_st.error();
+  if (dst_st->same_file_as(*st)) {
+    same_file = true;
+    co_return errno_code(EINVAL);
+  }
+  if (auto emptied = co_await dst->truncate(0); !emptied) co_return emptied.error();
   if (!o.direct && (src->direct_alignment() > 1)) {
     // The destination refused O_DIRECT: read the source through the cache too.
     src = co_await File::open(engine, o.from, O_RDONLY);
@@ -156,7 +178,12 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "ringfile-cp: engine: %s\n", engine->describe().c_str());
 
-  auto copied = sync_wait(*engine, copy(*engine, o));
+  bool same_file = false;
+  auto copied = sync_wait(*engine, copy(*engine, o, same_file));
+  if (same_file) {
+    std::fprintf(stderr, "ringfile-cp: '%s' and '%s' are the same file\n", o.from.c_str(), o.to.c_str());
+    return 1;
+  }
   if (!copied) {
     std::fprintf(stderr, "ringfile-cp: %s -> %s: %s\n", o.from.c_str(), o.to.c_str(), copied.error().message().c_str());
     return 1;

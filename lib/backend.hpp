@@ -24,6 +24,9 @@ class Backend {
   virtual int event_fd() const noexcept = 0;
   // Thread-safe: makes a blocked reap() return and event_fd() readable.
   virtual void wake() noexcept = 0;
+  // Makes event_fd() readable for work the owner queued, without waking a reap()
+  // that blocks in the kernel; the next reap() resets it.
+  virtual void signal_event_fd() noexcept = 0;
 
   // Most requests this backend holds in flight at once.
   virtual unsigned capacity() const noexcept = 0;

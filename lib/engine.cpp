@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <string_view>
 
@@ -67,13 +68,70 @@ EngineCore::EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& op
     : backend_(std::move(backend)),
       options_(options),
       fallback_reason_(std::move(fallback_reason)),
-      owner_(std::this_thread::get_id()) {}
+      owner_(std::this_thread::get_id()),
+      fork_generation_(fork_generation()) {}
 
-EngineCore::~EngineCore() { shutdown(); }
+EngineCore::~EngineCore() {
+  if (in_forked_child()) {
+    // The ring, the workers and the eventfds belong to the parent: forget them.
+    (void)backend_.release();
+    detach_files();
+    return;
+  }
+  shutdown();
+}
+
+EngineCore::CallScope::CallScope(EngineCore& core, bool polling) noexcept
+    : core_(core), was_polling_(core.polling_) {
+  ++core_.depth_;
+  core_.polling_ = polling;
+}
+
+EngineCore::CallScope::~CallScope() {
+  core_.polling_ = was_polling_;
+  if (--core_.depth_ > 0 || !core_.destroy_requested_) return;
+  core_.destroy_requested_ = false;  // the teardown delivers what is left
+  delete &core_;
+}
+
+bool EngineCore::destroy_when_unwound() noexcept {
+  if (depth_ == 0 || !on_owner_thread()) return false;
+  destroy_requested_ = true;
+  return true;
+}
+
+int EngineCore::watch_event_fd() noexcept {
+  event_fd_watched_ = true;
+  return backend_->event_fd();
+}
+
+// Ops started outside poll() (which submits before it returns) wait in user space
+// until the engine is next called. A loop asleep on event_fd() would never call
+// it: make the descriptor readable, once until the next submission.
+void EngineCore::work_started() {
+  if (!event_fd_watched_ || work_signalled_ || polling_) return;
+  work_signalled_ = true;
+  backend_->signal_event_fd();
+}
+
+void EngineCore::submit_started() {
+  fill_backend();
+  backend_->flush();
+  work_signalled_ = false;
+}
+
+bool EngineCore::covers_registered(unsigned index, const void* buffer, std::size_t length) const noexcept {
+  if (index >= registered_.size()) return false;
+  const auto* base = static_cast<const char*>(registered_[index].iov_base);
+  const auto* start = static_cast<const char*>(buffer);
+  return start >= base && length <= registered_[index].iov_len &&
+         static_cast<std::size_t>(start - base) <= registered_[index].iov_len - length;
+}
 
 OpHandle EngineCore::submit(Request* request) {
   ++stats_.submitted;
   ++pending_;
+  work_started();
   OpHandle handle{request, request->serial};
   if (shutting_down_ && request->op != Op::Close) {
     request->res = -ECANCELED;
@@ -102,6 +160,7 @@ OpHandle EngineCore::submit_chain(FileState* file, Request* head) {
     ++file->in_flight;
     r->link_tail = r != head && !r->link_next;
   }
+  work_started();
   OpHandle handle{head, head->serial};
   if (shutting_down_) {
     for (Request* r = head; r; r = r->link_next) {
@@ -120,6 +179,7 @@ OpHandle EngineCore::fail(Request* request, int err) { return complete_now(reque
 OpHandle EngineCore::complete_now(Request* request, std::int64_t res) {
   ++stats_.submitted;
   ++pending_;
+  work_started();
   OpHandle handle{request, request->serial};
   request->res = res;
   request->where = Where::Ready;
@@ -173,7 +233,8 @@ void EngineCore::start_in_backend(Request* head) {
 
 bool EngineCore::is_buffered_read(const Request& request) noexcept {
   const bool read = request.op == Op::Read || request.op == Op::Readv || request.op == Op::ReadFixed;
-  return read && request.file && !(request.file->open_flags & O_DIRECT);
+  // A stream has no page cache to ask about; its reads go to the engine.
+  return read && request.file && !(request.file->open_flags & O_DIRECT) && !request.file->stream_only;
 }
 
 std::size_t EngineCore::read_length(const Request& request) noexcept {
@@ -221,15 +282,16 @@ void EngineCore::fill_backend() {
   }
 }
 
-std::error_code EngineCore::foreign_thread() const {
-  assert(!"ringfile::Engine used from a thread that does not own it");
+std::error_code EngineCore::misuse() const {
+  // The wrong thread is a programming error; a forked child (on the thread that
+  // forked) is not: its calls just fail.
+  if (std::this_thread::get_id() != owner_) assert(!"ringfile::Engine used from a thread that does not own it");
   return errno_code(EPERM);
 }
 
 Result<void> EngineCore::flush() {
-  if (!on_owner_thread()) return foreign_thread();
-  fill_backend();
-  backend_->flush();
+  if (!on_owner_thread()) return misuse();
+  submit_started();
   return {};
 }
 
@@ -323,20 +385,46 @@ void EngineCore::complete(Request* r) {
       callback);
 }
 
+void EngineCore::unlink_live(Request* r) noexcept {
+  if (r->where != Where::Backend) return;
+  (r->live_prev ? r->live_prev->live_next : live_) = r->live_next;
+  if (r->live_next) r->live_next->live_prev = r->live_prev;
+  r->live_prev = r->live_next = nullptr;
+  --in_backend_;
+}
+
+// Delivery stopped early (a callback threw, or destroyed the engine): what is
+// left goes back to the front of ready_, for the next call (or the teardown).
+void EngineCore::keep_undelivered(RequestQueue& done) noexcept {
+  if (done.empty()) return;
+  RequestQueue kept;
+  while (Request* r = done.pop_front()) {
+    unlink_live(r);
+    r->where = Where::Ready;
+    kept.push_back(r);
+  }
+  kept.append(ready_);
+  ready_.append(kept);
+  backend_->wake();  // an event loop's next poll() has work
+}
+
 std::size_t EngineCore::deliver(RequestQueue& done) {
   std::size_t delivered = 0;
-  while (Request* r = done.pop_front()) {
-    if (r->where == Where::Backend) {
-      (r->live_prev ? r->live_prev->live_next : live_) = r->live_next;
-      if (r->live_next) r->live_next->live_prev = r->live_prev;
-      r->live_prev = r->live_next = nullptr;
-      --in_backend_;
+  try {
+    while (!destroy_requested_) {
+      Request* r = done.pop_front();
+      if (!r) break;
+      unlink_live(r);
+      r->where = Where::Free;
+      if (resubmit_if_needed(r)) continue;
+      ++delivered;
+      complete(r);
     }
-    r->where = Where::Free;
-    if (resubmit_if_needed(r)) continue;
-    complete(r);
-    ++delivered;
+  } catch (...) {
+    keep_undelivered(done);
+    throw;
   }
+  keep_undelivered(done);
   return delivered;
 }
 
@@ -344,16 +432,38 @@ std::size_t EngineCore::run_posted() {
   // Most turns have nothing posted: skip the lock. A post() that lands after this
   // look wakes the backend, so the next poll() or wait() runs it.
   if (!has_posted_.load(std::memory_order_acquire)) return 0;
+  // A local batch (reusing the member's capacity): a posted function may poll().
+  std::vector<std::function<void()>> batch = std::move(running_posted_);
   {
     std::lock_guard lock(posted_mutex_);
     has_posted_.store(false, std::memory_order_relaxed);
-    if (posted_.empty()) return 0;
-    running_posted_.swap(posted_);
+    batch.swap(posted_);
   }
-  std::size_t n = running_posted_.size();
-  for (auto& fn : running_posted_) fn();
-  running_posted_.clear();
-  return n;
+  std::size_t ran = 0;
+  try {
+    while (ran < batch.size() && !destroy_requested_) {
+      auto fn = std::move(batch[ran++]);
+      fn();
+    }
+  } catch (...) {
+    keep_unrun(batch, ran);
+    throw;
+  }
+  keep_unrun(batch, ran);
+  return ran;
+}
+
+// Posted functions after one that threw (or destroyed the engine) run next time.
+void EngineCore::keep_unrun(std::vector<std::function<void()>>& batch, std::size_t ran) noexcept {
+  if (ran < batch.size()) {
+    std::lock_guard lock(posted_mutex_);
+    posted_.insert(posted_.begin(), std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(ran)),
+                   std::make_move_iterator(batch.end()));
+    has_posted_.store(true, std::memory_order_release);
+    backend_->wake();
+  }
+  batch.clear();
+  if (running_posted_.capacity() < batch.capacity()) running_posted_ = std::move(batch);
 }
 
 // Delivers what is ready now. Completions that callbacks produce while this runs
@@ -366,27 +476,38 @@ std::size_t EngineCore::deliver_ready(RequestQueue& done) {
 }
 
 Result<std::size_t> EngineCore::poll() {
-  if (!on_owner_thread()) return foreign_thread();
-  fill_backend();
-  backend_->flush();
+  if (!on_owner_thread()) return misuse();
+  CallScope scope(*this, true);
+  submit_started();
   RequestQueue done;
   backend_->reap(done, std::chrono::nanoseconds(0));
-  std::size_t n = deliver_ready(done);
+  std::size_t n = 0;
   // An epoll-driven caller sleeps after this: ops its callbacks started must be
-  // with the kernel or the workers by then.
-  fill_backend();
-  backend_->flush();
+  // with the kernel or the workers by then, also when a callback threw.
+  try {
+    n = deliver_ready(done);
+  } catch (...) {
+    if (!destroy_requested_) submit_started();
+    throw;
+  }
+  if (!destroy_requested_) submit_started();
   return n;
 }
 
 Result<std::size_t> EngineCore::wait(std::chrono::nanoseconds timeout) {
+  if (!on_owner_thread()) return misuse();
+  if (depth_ > 0) return errno_code(EDEADLK);  // inside a callback: it would wait for itself
+  CallScope scope(*this, false);
+  return wait_in_call(timeout);
+}
+
+Result<std::size_t> EngineCore::wait_in_call(std::chrono::nanoseconds timeout) {
   using Clock = std::chrono::steady_clock;
-  if (!on_owner_thread()) return foreign_thread();
   RequestQueue done;
   std::size_t n = deliver_ready(done);
+  if (destroy_requested_) return n;
   if (n > 0 || timeout == std::chrono::nanoseconds(0)) {
-    fill_backend();
-    backend_->flush();
+    submit_started();
     return n;
   }
   const bool forever = timeout < std::chrono::nanoseconds(0);
@@ -397,22 +518,29 @@ Result<std::size_t> EngineCore::wait(std::chrono::nanoseconds timeout) {
     fill_backend();
     // Submits what is started and waits in one step (one io_uring_enter). Ops that
     // the callbacks below start are submitted by the next poll()/wait()/submit().
+    work_signalled_ = false;
     backend_->reap(done, left);
     n = deliver_ready(done);
-    if (n > 0) return n;
+    if (n > 0 || destroy_requested_) return n;
   }
 }
 
 Result<void> EngineCore::run() {
-  while (pending_ > 0) {
-    auto r = wait(std::chrono::nanoseconds(-1));
-    if (!r) return r.error();
+  if (!on_owner_thread()) return misuse();
+  if (depth_ > 0) return errno_code(EDEADLK);  // inside a callback: it would wait for itself
+  CallScope scope(*this, false);
+  for (;;) {
+    while (pending_ > 0 && !destroy_requested_) {
+      auto r = wait_in_call(std::chrono::nanoseconds(-1));
+      if (!r) return r.error();
+    }
+    // A posted function may start more ops.
+    if (destroy_requested_ || (run_posted() == 0 && pending_ == 0)) return {};
   }
-  run_posted();
-  return {};
 }
 
 void EngineCore::post(std::function<void()> fn) {
+  if (in_forked_child()) return;  // the parent's queue and eventfd are not ours
   bool was_empty;
   {
     std::lock_guard lock(posted_mutex_);
@@ -477,6 +605,7 @@ FileState* EngineCore::new_file(int fd, int open_flags) {
   file->core = this;
   file->fd = fd;
   file->open_flags = open_flags;
+  file->stream_only = sys::seek_current(fd) == -ESPIPE;
   if (open_flags & O_DIRECT) file->direct_alignment = direct_alignment_of(fd);
   file->next = files_;
   if (files_) files_->prev = file;
@@ -497,6 +626,7 @@ void EngineCore::close_file(FileState* file, Request* close_request) {
   close_request->file = file;
   ++stats_.submitted;
   ++pending_;
+  work_started();
   if (file->in_flight > 0) {
     close_request->where = Where::Parked;
     file->deferred_close = close_request;
@@ -549,6 +679,7 @@ EngineStats EngineCore::stats() const noexcept {
 
 void EngineCore::shutdown() {
   if (!backend_) return;
+  ++depth_;  // callbacks run from here on may not wait() for the dying engine
   shutting_down_ = true;
   cancel_all();
   // Closes still queued are not cancelled; run them now rather than leak.
@@ -559,22 +690,35 @@ void EngineCore::shutdown() {
       ready_.push_back(c);
     }
   }
-  // Every op completes exactly once, and no buffer is released while the kernel
-  // or a worker may still write it: drain until nothing is in the backend.
-  while (pending_ > 0 || !ready_.empty()) {
-    RequestQueue done;
-    if (in_backend_ > 0) backend_->reap(done, std::chrono::milliseconds(10));
-    done.append(ready_);
-    deliver(done);
-    fill_backend();
-    backend_->flush();
-    run_posted();
-    if (in_backend_ == 0 && queued_.empty() && ready_.empty()) {
-      assert(pending_ == 0 && "a request was lost");
-      break;
+  drain_for_shutdown();
+  detach_files();
+  backend_.reset();
+}
+
+// Every op completes exactly once, and no buffer is released while the kernel or
+// a worker may still write it: drain until nothing is in the backend. Posted
+// functions run too (a File dropped on another thread posts its close).
+void EngineCore::drain_for_shutdown() {
+  for (;;) {
+    try {
+      RequestQueue done;
+      if (in_backend_ > 0) backend_->reap(done, std::chrono::milliseconds(10));
+      done.append(ready_);
+      deliver(done);
+      fill_backend();
+      backend_->flush();
+      run_posted();
+    } catch (...) {
+      // A callback threw inside ~Engine: there is no caller left to hand the
+      // exception to. The other completions are still delivered.
     }
+    if (in_backend_ == 0 && queued_.empty() && ready_.empty() && !has_posted_.load()) break;
   }
-  run_posted();
+  assert(pending_ == 0 && "a request was lost");
+}
+
+// File handles that outlive the engine own their descriptor from now on.
+void EngineCore::detach_files() noexcept {
   while (FileState* f = files_) {
     files_ = f->next;
     if (f->has_handle) {
@@ -585,15 +729,29 @@ void EngineCore::shutdown() {
     if (f->fd >= 0) sys::close(f->fd);
     delete f;
   }
-  backend_.reset();
 }
 
 }  // namespace detail
 
 Engine::Engine(std::unique_ptr<detail::EngineCore> core) noexcept : core_(std::move(core)) {}
 Engine::Engine(Engine&&) noexcept = default;
-Engine& Engine::operator=(Engine&&) noexcept = default;
-Engine::~Engine() = default;
+
+Engine& Engine::operator=(Engine&& other) noexcept {
+  if (this != &other) {
+    destroy_core();
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+
+Engine::~Engine() { destroy_core(); }
+
+// Inside a callback the delivery loop still runs on the core: it is destroyed
+// when the outermost poll()/wait()/run() returns.
+void Engine::destroy_core() noexcept {
+  if (core_ && core_->destroy_when_unwound()) (void)core_.release();
+  core_.reset();
+}
 
 namespace {
 
@@ -640,38 +798,77 @@ Result<Engine> Engine::create(const EngineOptions& options) {
   return Engine(std::make_unique<detail::EngineCore>(std::move(backend), options, std::move(reason)));
 }
 
-Backend Engine::backend() const noexcept { return core_->backend().kind(); }
-const std::string& Engine::fallback_reason() const noexcept { return core_->fallback_reason(); }
+namespace {
+
+// A moved-from Engine has no core; every call on it fails with EBADF.
+const std::error_code kNoEngine = errno_code(EBADF);
+
+}  // namespace
+
+Backend Engine::backend() const noexcept { return core_ ? core_->backend().kind() : Backend::Auto; }
+
+const std::string& Engine::fallback_reason() const noexcept {
+  static const std::string none;
+  return core_ ? core_->fallback_reason() : none;
+}
 
 std::string Engine::describe() const {
+  if (!core_) return "no engine (moved from)";
   std::string s = core_->backend().describe();
   if (!core_->fallback_reason().empty()) s += "; io_uring not used: " + core_->fallback_reason();
   return s;
 }
 
-EngineStats Engine::stats() const noexcept { return core_->stats(); }
-Result<void> Engine::submit() { return core_->flush(); }
-Result<std::size_t> Engine::poll() { return core_->poll(); }
-Result<std::size_t> Engine::wait(std::chrono::nanoseconds timeout) { return core_->wait(timeout); }
-Result<void> Engine::run() { return core_->run(); }
-std::size_t Engine::pending() const noexcept { return core_->pending(); }
-int Engine::event_fd() const noexcept { return core_->backend().event_fd(); }
-void Engine::post(std::function<void()> fn) { core_->post(std::move(fn)); }
+EngineStats Engine::stats() const noexcept { return core_ ? core_->stats() : EngineStats{}; }
+
+Result<void> Engine::submit() {
+  if (!core_) return kNoEngine;
+  return core_->flush();
+}
+
+Result<std::size_t> Engine::poll() {
+  if (!core_) return kNoEngine;
+  return core_->poll();
+}
+
+Result<std::size_t> Engine::wait(std::chrono::nanoseconds timeout) {
+  if (!core_) return kNoEngine;
+  return core_->wait(timeout);
+}
+
+Result<void> Engine::run() {
+  if (!core_) return kNoEngine;
+  return core_->run();
+}
+
+std::size_t Engine::pending() const noexcept { return core_ ? core_->pending() : 0; }
+int Engine::event_fd() const noexcept { return core_ ? core_->watch_event_fd() : -1; }
+
+void Engine::post(std::function<void()> fn) {
+  if (core_) core_->post(std::move(fn));
+}
 
 Result<void> Engine::register_buffers(std::span<const iovec> buffers) {
-  if (!core_->on_owner_thread()) return errno_code(EPERM);
-  return core_->backend().register_buffers(buffers);
+  if (!core_) return kNoEngine;
+  if (!core_->on_owner_thread()) return core_->misuse();
+  auto registered = core_->backend().register_buffers(buffers);
+  if (registered) core_->set_registered_buffers(buffers);
+  return registered;
 }
 
 Result<void> Engine::unregister_buffers() {
-  if (!core_->on_owner_thread()) return errno_code(EPERM);
+  if (!core_) return kNoEngine;
+  if (!core_->on_owner_thread()) return core_->misuse();
+  core_->set_registered_buffers({});
   return core_->backend().unregister_buffers();
 }
 
 void Engine::cancel_all() {
-  if (core_->on_owner_thread()) core_->cancel_all();
+  if (core_ && core_->on_owner_thread()) core_->cancel_all();
 }
 
-void Engine::cancel(OpHandle op) { core_->cancel(op); }
+void Engine::cancel(OpHandle op) {
+  if (core_) core_->cancel(op);
+}
 
 }  // namespace ringfile

@@ -5,12 +5,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "backend.hpp"
 #include "file_state.hpp"
+#include "fork_generation.hpp"
 #include "request.hpp"
 #include "ringfile/engine.hpp"
 
@@ -29,7 +31,14 @@ class EngineCore {
   Backend& backend() noexcept { return *backend_; }
   const EngineOptions& options() const noexcept { return options_; }
   const std::string& fallback_reason() const noexcept { return fallback_reason_; }
-  bool on_owner_thread() const noexcept { return std::this_thread::get_id() == owner_; }
+  // The calling thread owns the engine, in the process that made it.
+  bool on_owner_thread() const noexcept { return std::this_thread::get_id() == owner_ && !in_forked_child(); }
+  // The engine was inherited through fork(): the ring, workers and eventfds are
+  // the parent's, so nothing may touch them.
+  bool in_forked_child() const noexcept { return fork_generation() != fork_generation_; }
+  // The error for a call from the wrong thread (asserts in debug builds) or from a
+  // forked child (EPERM in every build).
+  std::error_code misuse() const;
 
   // Building and submitting ops (owner thread).
   Request* make_request(Op op) {
@@ -57,7 +66,17 @@ class EngineCore {
   Result<std::size_t> poll();
   Result<std::size_t> wait(std::chrono::nanoseconds timeout);
   Result<void> run();
+  // Engine destroyed inside a callback: the teardown waits until the outermost
+  // poll()/wait()/run() unwinds. Returns false when it must happen now.
+  bool destroy_when_unwound() noexcept;
+  // Engine::event_fd() was asked for: ops started outside the engine's calls make
+  // it readable, so a loop sleeping on it comes back to call poll().
+  int watch_event_fd() noexcept;
   void post(std::function<void()> fn);
+  // The table Engine::register_buffers installed; both engines check fixed ops
+  // against it, so an unregistered index fails alike (EFAULT).
+  void set_registered_buffers(std::span<const iovec> buffers) { registered_.assign(buffers.begin(), buffers.end()); }
+  bool covers_registered(unsigned index, const void* buffer, std::size_t length) const noexcept;
   void cancel(OpHandle op);
   void cancel_all();
   void cancel_file(FileState* file);
@@ -81,7 +100,6 @@ class EngineCore {
   static std::size_t read_length(const Request& request) noexcept;
   std::size_t deliver(RequestQueue& done);
   std::size_t deliver_ready(RequestQueue& done);
-  std::error_code foreign_thread() const;
   bool resubmit_if_needed(Request* request);
   void complete(Request* request);
   void file_op_finished(FileState* file);
@@ -90,11 +108,40 @@ class EngineCore {
   void free_file(FileState* file);
   std::size_t run_posted();
   void shutdown();
+  void drain_for_shutdown();
+  void detach_files() noexcept;
+  void unlink_live(Request* r) noexcept;
+  void keep_undelivered(RequestQueue& done) noexcept;
+  void keep_unrun(std::vector<std::function<void()>>& batch, std::size_t ran) noexcept;
+  void work_started();
+  void submit_started();
+  Result<std::size_t> wait_in_call(std::chrono::nanoseconds timeout);
+
+  // Marks a poll()/wait()/run() (or shutdown) on the stack: callbacks run inside
+  // one. The outermost one to unwind performs a deferred destruction.
+  class CallScope {
+   public:
+    CallScope(EngineCore& core, bool polling) noexcept;
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    EngineCore& core_;
+    bool was_polling_;
+  };
 
   std::unique_ptr<Backend> backend_;
   EngineOptions options_;
   std::string fallback_reason_;
   std::thread::id owner_;
+  std::uint64_t fork_generation_;
+  int depth_ = 0;                   // poll()/wait()/run() calls on the stack
+  bool polling_ = false;            // inside poll(), which submits before it returns
+  bool destroy_requested_ = false;  // the Engine went away inside a callback
+  bool event_fd_watched_ = false;
+  bool work_signalled_ = false;     // event_fd() made readable for unsubmitted work
+  std::vector<iovec> registered_;
 
   RequestPool pool_;
   RequestQueue queued_;     // accepted, waiting for room in the backend
@@ -116,6 +163,12 @@ class EngineCore {
 
 template <class Callback>
 OpHandle EngineCore::reject_foreign(Callback&& callback) {
+  const std::error_code error = misuse();
+  if (in_forked_child()) {
+    // No poll() of this engine can run here to deliver it.
+    if (callback) callback(error);
+    return {};
+  }
   // std::function needs a copyable target; the callbacks are move-only.
   auto boxed = std::make_shared<std::decay_t<Callback>>(std::forward<Callback>(callback));
   post([boxed] {

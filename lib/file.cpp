@@ -21,7 +21,8 @@ using detail::Request;
 namespace {
 
 // An op on a File with no engine behind it (default-constructed, moved-from, or
-// its engine destroyed) cannot wait for a poll(): its callback runs at once.
+// its engine destroyed) cannot wait for a poll(): its callback runs at once, the
+// one exception to "callbacks run inside poll()" (see file.hpp).
 template <class Callback>
 OpHandle fail_detached(Callback& callback) {
   if (callback) callback(errno_code(EBADF));
@@ -38,8 +39,14 @@ int check_range(std::int64_t offset, std::size_t length) {
   return 0;
 }
 
+// Like pread on a pipe: a position means nothing to a stream.
+int check_position(const FileState& file, std::int64_t offset) {
+  return offset != kStreamOffset && file.stream_only ? ESPIPE : 0;
+}
+
 int check_buffer(const FileState& file, const void* buffer, std::size_t length, std::int64_t offset) {
   if (int err = check_range(offset, length)) return err;
+  if (int err = check_position(file, offset)) return err;
   if (!buffer && length > 0) return EFAULT;
   const std::size_t a = file.direct_alignment;
   if (a > 1 && (misaligned(reinterpret_cast<std::uintptr_t>(buffer), a) || misaligned(length, a) ||
@@ -66,7 +73,8 @@ int check_vector(const FileState& file, const iovec* iov, int iovcnt, std::int64
       misaligned(static_cast<std::uint64_t>(offset), file.direct_alignment)) {
     return EINVAL;
   }
-  return check_range(offset, total);
+  if (int err = check_range(offset, total)) return err;
+  return check_position(file, offset);
 }
 
 // Shared front half of every file op: engine present, right thread, request built.
@@ -74,10 +82,7 @@ template <class Callback, class Fill>
 OpHandle file_op(FileState* state, Op op, Callback&& callback, Fill&& fill) {
   if (!state || !state->core) return fail_detached(callback);
   EngineCore& core = *state->core;
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File used from a thread that does not own its engine");
-    return core.reject_foreign(std::move(callback));
-  }
+  if (!core.on_owner_thread()) return core.reject_foreign(std::move(callback));
   Request* r = core.make_request(op);
   r->callback = std::move(callback);
   if (state->fd < 0 || state->closing) return core.fail(r, EBADF);
@@ -89,6 +94,9 @@ OpHandle transfer(FileState* state, Op op, void* buffer, std::size_t length, std
                   unsigned index, IoCallback&& callback) {
   return file_op(state, op, std::move(callback), [&](Request& r) {
     if (int err = check_buffer(*state, buffer, length, offset)) return err;
+    if ((op == Op::ReadFixed || op == Op::WriteFixed) && !state->core->covers_registered(index, buffer, length)) {
+      return EFAULT;  // what io_uring says; the pool would not notice
+    }
     r.buf = buffer;
     r.len = length;
     r.offset = offset;
@@ -126,8 +134,16 @@ File::~File() { release(); }
 void File::release() noexcept {
   FileState* state = std::exchange(state_, nullptr);
   if (!state) return;
-  if (state->core) {
-    state->core->drop_handle(state);
+  if (EngineCore* core = state->core) {
+    if (core->on_owner_thread()) {
+      core->drop_handle(state);
+    } else if (core->in_forked_child()) {
+      state->has_handle = false;  // the inherited engine's teardown here frees it
+    } else {
+      // The last shared_ptr<File> dropped on a worker: the engine's state is the
+      // owner thread's alone, so the close is handed to it.
+      core->post([core, state] { core->drop_handle(state); });
+    }
     return;
   }
   // The engine is gone; this handle owns what is left.
@@ -136,11 +152,9 @@ void File::release() noexcept {
 }
 
 OpHandle File::open(Engine& engine, std::string_view path, int flags, mode_t mode, OpenCallback callback) {
+  if (!engine.core_if_any()) return fail_detached(callback);  // a moved-from Engine
   EngineCore& core = engine.core();
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File::open called from a thread that does not own the engine");
-    return core.reject_foreign(std::move(callback));
-  }
+  if (!core.on_owner_thread()) return core.reject_foreign(std::move(callback));
   Request* r = core.make_request(Op::Open);
   r->callback = std::move(callback);
   if (path.find('\0') != std::string_view::npos) return core.fail(r, EINVAL);
@@ -152,16 +166,15 @@ OpHandle File::open(Engine& engine, std::string_view path, int flags, mode_t mod
 }
 
 Result<File> File::adopt(Engine& engine, int fd) {
+  if (!engine.core_if_any()) return errno_code(EBADF);  // a moved-from Engine
   EngineCore& core = engine.core();
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File::adopt called from a thread that does not own the engine");
-    return errno_code(EPERM);
-  }
+  if (!core.on_owner_thread()) return core.misuse();
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) return errno_code(errno);
   return File(core.new_file(fd, flags));
 }
 
+bool File::seekable() const noexcept { return state_ && state_->fd >= 0 && !state_->stream_only; }
 bool File::is_open() const noexcept { return state_ && state_->fd >= 0 && !state_->closing; }
 int File::native_handle() const noexcept { return state_ ? state_->fd : -1; }
 std::size_t File::direct_alignment() const noexcept { return state_ ? state_->direct_alignment : 1; }
@@ -205,10 +218,7 @@ OpHandle File::write_then_fsync(const void* buffer, std::size_t length, std::int
                                 bool data_only) {
   if (!state_ || !state_->core) return fail_detached(callback);
   EngineCore& core = *state_->core;
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File used from a thread that does not own its engine");
-    return core.reject_foreign(std::move(callback));
-  }
+  if (!core.on_owner_thread()) return core.reject_foreign(std::move(callback));
   Request* sync = core.make_request(data_only ? Op::Fdatasync : Op::Fsync);
   sync->callback = std::move(callback);
   if (state_->fd < 0 || state_->closing) return core.fail(sync, EBADF);
@@ -274,10 +284,7 @@ OpHandle File::advise(std::int64_t offset, std::int64_t length, int advice, Done
 OpHandle File::close(DoneCallback callback) {
   if (!state_ || !state_->core) return fail_detached(callback);
   EngineCore& core = *state_->core;
-  if (!core.on_owner_thread()) {
-    assert(!"ringfile::File::close called from a thread that does not own its engine");
-    return core.reject_foreign(std::move(callback));
-  }
+  if (!core.on_owner_thread()) return core.reject_foreign(std::move(callback));
   Request* r = core.make_request(Op::Close);
   r->callback = std::move(callback);
   if (state_->fd < 0 || state_->closing) return core.fail(r, EBADF);

@@ -23,6 +23,7 @@ struct FileState {
   Request* deferred_close = nullptr;  // waits for in_flight to reach 0
   std::size_t direct_alignment = 1;
   bool nowait_unsupported = false;    // RWF_NOWAIT refused; skip the fast path
+  bool stream_only = false;           // pipe, FIFO, socket, tty: positional ops fail with ESPIPE
   CacheResidency residency;           // buffered reads: cold ones leave the owner thread
   int fixed_slot = -1;                // io_uring registered-file slot, or -1
   std::uint32_t helper_ops = 0;       // bit per Op the filesystem refused via io_uring

@@ -50,10 +50,7 @@ template <class Callback, class Fill>
 OpHandle path_op(EngineCore& core, Op op, Callback&& callback, Fill&& fill) {
   // A RawCallback cannot take the EPERM error code: its caller checks the thread.
   if constexpr (!std::is_same_v<std::decay_t<Callback>, RawCallback>) {
-    if (!core.on_owner_thread()) {
-      assert(!"ringfile::fs op called from a thread that does not own the engine");
-      return core.reject_foreign(std::move(callback));
-    }
+    if (!core.on_owner_thread()) return core.reject_foreign(std::move(callback));
   }
   Request* r = core.make_request(op);
   r->callback = std::move(callback);
@@ -84,7 +81,6 @@ OpHandle call_op(EngineCore& core, std::unique_ptr<State> state) {
 template <class Callback>
 bool reject_early(EngineCore& core, Callback& callback, int err, OpHandle& out) {
   if (!core.on_owner_thread()) {
-    assert(!"ringfile::fs op called from a thread that does not own the engine");
     out = core.reject_foreign(std::move(callback));
     return true;
   }

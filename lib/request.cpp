@@ -76,6 +76,7 @@ void RequestPool::release(Request* r) noexcept {
   r->retries = 0;
   r->file = nullptr;
   r->fd = -1;
+  r->fifo_placeholder = -1;
   r->dirfd = -100;
   r->flags = r->mode = 0;
   r->buf = nullptr;

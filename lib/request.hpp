@@ -84,6 +84,10 @@ struct Request {
   std::string path2;
   struct statx stx {};
 
+  // io_uring: a FIFO its non-blocking open gave, kept open while the helper pool
+  // repeats the open the blocking way open(2) does; closed when that completes.
+  int fifo_placeholder = -1;
+
   std::size_t done = 0;   // bytes moved by earlier rounds of this op
   std::int64_t res = 0;
   std::uint64_t serial = 0;

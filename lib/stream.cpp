@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <new>
 
 #include "complete_later.hpp"
 #include "file_access.hpp"
@@ -26,11 +27,21 @@ void complete(const File& file, bool defer, Deliver deliver) {
     return;
   }
   if (!core->on_owner_thread()) {
-    assert(!"ringfile stream used from a thread that does not own its engine");
+    (void)core->misuse();
     core->post([deliver]() mutable { deliver(); });
     return;
   }
   detail::complete_later(*core, RawCallback([deliver](std::int64_t) mutable { deliver(); }));
+}
+
+// A pipe or FIFO is read from where it is; a position would fail with ESPIPE.
+std::int64_t position_or_stream(const File& file, std::int64_t position) {
+  return file.seekable() ? position : kStreamOffset;
+}
+
+std::size_t default_max_line(const File& file) {
+  EngineCore* core = FileAccess::core(file);
+  return core ? core->options().max_line_length : EngineOptions{}.max_line_length;
 }
 
 }  // namespace
@@ -39,7 +50,8 @@ BufferedReader::BufferedReader(File& file, std::size_t buffer_size, std::int64_t
     : file_(&file),
       buffer_(std::make_unique<char[]>(std::max<std::size_t>(buffer_size, 1))),
       capacity_(std::max<std::size_t>(buffer_size, 1)),
-      read_pos_(offset) {}
+      read_pos_(offset),
+      max_line_(default_max_line(file)) {}
 
 BufferedReader::~BufferedReader() = default;
 
@@ -91,8 +103,21 @@ bool BufferedReader::scan(std::optional<std::string_view>& line) {
 
 void BufferedReader::pump_line(bool defer) {
   std::optional<std::string_view> line;
-  if (scan(line)) return finish_line(line, defer);
-  file_->read(buffer_.get(), capacity_, read_pos_, [this](Result<std::size_t> n) {
+  bool found = false;
+  try {
+    found = scan(line);
+  } catch (const std::bad_alloc&) {
+    line_.clear();
+    return finish_line(errno_code(ENOMEM), defer);
+  }
+  const std::size_t length = found ? (line ? line->size() : 0) : line_.size();
+  if (length > max_line_) {
+    // The bytes of the over-long line read so far are dropped.
+    line_.clear();
+    return finish_line(errno_code(ENOBUFS), defer);
+  }
+  if (found) return finish_line(line, defer);
+  file_->read(buffer_.get(), capacity_, position_or_stream(*file_, read_pos_), [this](Result<std::size_t> n) {
     if (!n) return finish_line(n.error(), false);
     if (*n == 0) {
       eof_ = true;
@@ -126,13 +151,14 @@ void BufferedReader::read_some(void* buffer, std::size_t length, IoCallback call
   eof_ = false;
   begin_ = end_ = 0;
   if (length >= capacity_) {  // the buffer would only add a copy
-    file_->read(buffer, length, read_pos_, [this](Result<std::size_t> n) {
+    file_->read(buffer, length, position_or_stream(*file_, read_pos_), [this](Result<std::size_t> n) {
       if (n) read_pos_ += static_cast<std::int64_t>(*n);
       finish_read(n, false);
     });
     return;
   }
-  file_->read(buffer_.get(), capacity_, read_pos_, [this, buffer, length](Result<std::size_t> n) {
+  file_->read(buffer_.get(), capacity_, position_or_stream(*file_, read_pos_),
+              [this, buffer, length](Result<std::size_t> n) {
     if (!n) return finish_read(n, false);
     end_ = *n;
     read_pos_ += static_cast<std::int64_t>(*n);
@@ -190,7 +216,7 @@ void BufferedWriter::flush_all(DoneCallback callback, bool defer) {
 }
 
 void BufferedWriter::write_buffer() {
-  file_->write_all(buffer_.get(), size_, write_pos_, [this](Result<std::size_t> n) {
+  file_->write_all(buffer_.get(), size_, position_or_stream(*file_, write_pos_), [this](Result<std::size_t> n) {
     if (!n) return finish(n.error(), false);
     // write_all reports a short count only with an error, but keep what was not written.
     write_pos_ += static_cast<std::int64_t>(*n);
@@ -213,7 +239,8 @@ void BufferedWriter::write_pending() {
     size_ = data.size();
     return finish({}, false);
   }
-  file_->write_all(data.data(), data.size(), write_pos_, [this, size = data.size()](Result<std::size_t> n) {
+  file_->write_all(data.data(), data.size(), position_or_stream(*file_, write_pos_),
+                   [this, size = data.size()](Result<std::size_t> n) {
     if (!n) return finish(n.error(), false);
     write_pos_ += static_cast<std::int64_t>(*n);
     finish(*n == size ? std::error_code{} : errno_code(EIO), false);

@@ -241,6 +241,13 @@ int fadvise(int fd, off_t offset, off_t len, int advice) {
   return -::posix_fadvise(fd, offset, len, advice);  // returns the error, not -1/errno
 }
 
+std::int64_t seek_current(int fd) {
+  auto i = intercept(Call::seek);
+  if (i.error) return i.error;
+  const off_t at = ::lseek(fd, 0, SEEK_CUR);
+  return at < 0 ? -errno : at;
+}
+
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len) {
   auto i = intercept(Call::cachestat);
   if (i.error) return i.error;

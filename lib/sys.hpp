@@ -45,6 +45,7 @@ enum class Call : std::uint8_t {
   cachestat,       // page-cache residency probe before a buffered read
   uring_setup,     // io_uring_queue_init_params
   uring_register,  // buffer and file registration
+  seek,            // lseek(fd, 0, SEEK_CUR): is a newly opened file seekable?
   count_
 };
 
@@ -112,6 +113,9 @@ std::int64_t getdents64(int fd, void* buf, std::size_t len);
 int statvfs(const char* path, struct ::statvfs* out);
 int faccessat(int dirfd, const char* path, int mode, int flags);
 int fadvise(int fd, off_t offset, off_t len, int advice);
+// The file position, or -errno: -ESPIPE for pipes, FIFOs, sockets and other
+// streams that pread/pwrite refuse.
+std::int64_t seek_current(int fd);
 // Pages of [offset, offset + len) not in the page cache (cachestat(2), Linux 6.5),
 // or -errno: -ENOSYS on older kernels.
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len);

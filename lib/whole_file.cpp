@@ -1,7 +1,9 @@
 #include "ringfile/whole_file.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <random>
 
 #include <fcntl.h>
@@ -24,8 +26,20 @@ struct ReadFile {
   File file;
   std::string data;
   std::size_t have = 0;
+  std::size_t limit = 0;  // EngineOptions::max_read_file_size
+  char probe[4096];
   std::error_code error;
   StringCallback callback;
+
+  // Room for `size` bytes; false (the op fails with ENOMEM) when there is none.
+  bool make_room(std::size_t size) {
+    try {
+      data.resize(size);
+      return true;
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+  }
 
   static void opened(std::unique_ptr<ReadFile> self, Result<File> file) {
     if (!file) {
@@ -36,17 +50,20 @@ struct ReadFile {
     s->file = std::move(*file);
     s->file.stat([self = std::move(self)](Result<FileStat> st) mutable {
       if (!st) return finish(std::move(self), st.error());
+      if (st->size > self->limit) return finish(std::move(self), errno_code(EFBIG));
       // One byte more than the size: a file that did not change ends with one short
       // read_exact. Size 0 is also what /proc and /sys report for files with content.
       std::size_t first = st->size > 0 ? static_cast<std::size_t>(st->size) + 1 : 4096;
-      self->data.resize(first);
+      if (!self->make_room(std::min(first, self->limit))) return finish(std::move(self), errno_code(ENOMEM));
       read_more(std::move(self));
     });
   }
 
   static void read_more(std::unique_ptr<ReadFile> self) {
     ReadFile* s = self.get();
-    s->file.read_exact(s->data.data() + s->have, s->data.size() - s->have, static_cast<std::int64_t>(s->have),
+    // Pipes, FIFOs and terminals are read in order from where they are.
+    const std::int64_t at = s->file.seekable() ? static_cast<std::int64_t>(s->have) : kStreamOffset;
+    s->file.read_exact(s->data.data() + s->have, s->data.size() - s->have, at,
                        [self = std::move(self)](Result<std::size_t> n) mutable {
                          if (!n) return finish(std::move(self), n.error());
                          ReadFile& s = *self;
@@ -55,9 +72,24 @@ struct ReadFile {
                            s.data.resize(s.have);
                            return finish(std::move(self), {});
                          }
-                         s.data.resize(s.data.size() * 2);  // it grew, or it is a size-0 special file
+                         if (s.have >= s.limit) return probe_past_limit(std::move(self));
+                         // It grew, or it is a size-0 special file: read on, up to the limit.
+                         if (!s.make_room(std::min(s.data.size() * 2, s.limit))) {
+                           return finish(std::move(self), errno_code(ENOMEM));
+                         }
                          read_more(std::move(self));
                        });
+  }
+
+  // Exactly `limit` bytes so far: anything more is too much. The probe is a whole
+  // block, as files like /proc/self/pagemap refuse reads of odd sizes.
+  static void probe_past_limit(std::unique_ptr<ReadFile> self) {
+    ReadFile* s = self.get();
+    const std::int64_t at = s->file.seekable() ? static_cast<std::int64_t>(s->have) : kStreamOffset;
+    s->file.read(s->probe, sizeof s->probe, at, [self = std::move(self)](Result<std::size_t> n) mutable {
+      if (!n) return finish(std::move(self), n.error());
+      finish(std::move(self), *n > 0 ? errno_code(EFBIG) : std::error_code{});
+    });
   }
 
   static void finish(std::unique_ptr<ReadFile> self, std::error_code error) {
@@ -229,6 +261,7 @@ struct AtomicWrite {
 void read_file(Engine& engine, std::string_view path, StringCallback callback) {
   auto s = std::make_unique<ReadFile>();
   s->callback = std::move(callback);
+  s->limit = engine.core_if_any() ? engine.core().options().max_read_file_size : EngineOptions{}.max_read_file_size;
   File::open(engine, path, O_RDONLY, [s = std::move(s)](Result<File> file) mutable {
     ReadFile::opened(std::move(s), std::move(file));
   });

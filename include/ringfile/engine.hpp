@@ -69,7 +69,17 @@ struct EngineOptions {
   unsigned iowq_max_bounded = 0;
   unsigned iowq_max_unbounded = 0;
   // io_uring only: a kernel thread polls the SQ. Costs a busy CPU; off by default.
+  // The SQ thread keeps the credentials of the engine's creation: after the process
+  // changes its uid, gid or groups, ops fail with EPERM (see "Credentials" below);
+  // each op then costs three credential syscalls on the owner thread.
   bool sqpoll = false;
+  // Size limits of the helpers that read until end of file, so that /dev/zero,
+  // /proc/self/pagemap or a file without a newline cannot take all memory:
+  // fs::read_file fails with EFBIG past max_read_file_size bytes, and
+  // BufferedReader::read_line with ENOBUFS on a line longer than max_line_length
+  // (BufferedReader::set_max_line_length changes it per reader).
+  std::size_t max_read_file_size = std::size_t{1} << 30;  // 1 GiB
+  std::size_t max_line_length = std::size_t{1} << 20;     // 1 MiB
   // io_uring only: size of a sparse registered-file table; opened files take a slot
   // and their ops use IOSQE_FIXED_FILE. 0 disables it.
   unsigned fixed_file_slots = 0;
@@ -87,11 +97,47 @@ struct EngineStats {
   std::uint64_t cold_reads = 0;      // buffered reads of uncached data kept off the owner thread
 };
 
-// An Engine belongs to the thread that created it: ops, poll(), wait() and run()
-// are called there and every completion callback runs there, inside those calls.
-// post() is the one thread-safe entry point. Calls from another thread assert in
-// debug builds; in release builds they fail with EPERM (ops deliver EPERM to their
-// callback on the owner thread).
+// Rules of use: the one place they are written down (README.md repeats them).
+//
+// Threads. An Engine belongs to the thread that created it: ops, poll(), wait(),
+//   run(), submit(), register_buffers() and cancel() are called there, and every
+//   completion callback and posted function runs there, inside poll()/wait()/run().
+//   post() is the one thread-safe entry point. A call from another thread asserts
+//   in debug builds; in release builds it fails with EPERM (an op delivers EPERM to
+//   its callback on the owner thread). A File may be destroyed on any thread while
+//   its engine lives: the close is posted to the owner thread.
+// Re-entrancy. Callbacks may start ops, call poll() and destroy the Engine (the
+//   teardown then waits until the outermost poll()/wait()/run() returns, and
+//   delivers what is left). wait() and run() inside a callback or posted function
+//   fail at once with EDEADLK: they would wait for themselves.
+// Exceptions. An exception thrown by a callback or posted function propagates out
+//   of poll()/wait()/run(); the completions and posted functions not yet delivered
+//   stay queued and the next call delivers them (nothing is lost; event_fd() is
+//   readable). One thrown inside ~Engine has no caller to reach: it is dropped and
+//   the teardown goes on.
+// Event loops. event_fd() is readable whenever poll() has work: completions or
+//   posted functions waiting, and also ops started outside poll() and not yet
+//   submitted (signalled once per batch, so bursts still go out together). A loop
+//   that starts ops anywhere, sleeps on event_fd() and calls poll() when it fires
+//   needs nothing else.
+// fork(). Each process makes its own engines. In a forked child, an inherited
+//   Engine refuses every call with EPERM (ops call their callback at once with
+//   EPERM, post() drops its function) and destroying it releases nothing of the
+//   parent's: the parent's ring, workers and eventfds are never touched. A child
+//   may create and use a new Engine.
+// Size limits. fs::read_file and BufferedReader::read_line stop at
+//   EngineOptions::max_read_file_size (EFBIG) and max_line_length (ENOBUFS);
+//   memory that cannot be allocated for them is an ENOMEM result.
+// Credentials. Ops run with the process's credentials at the time they are
+//   submitted. With EngineOptions::sqpoll the kernel's SQ thread would use those
+//   of the ring's set-up instead, so once the process's uid, gid or groups differ
+//   from them (a privilege drop) every op fails with EPERM: create the engine
+//   after dropping privileges.
+// Moved-from. Calls on a moved-from Engine fail with EBADF (File::open delivers it
+//   at once); ops on a File without an engine run their callback at once with EBADF.
+// Signals. The thread pool interrupts a cancelled op blocked in a syscall with the
+//   first real-time signal from SIGRTMIN+3 up that has no handler when the first
+//   pool starts; an application's handler is never replaced or called.
 class RINGFILE_API Engine {
  public:
   static Result<Engine> create(const EngineOptions& options = {});
@@ -119,13 +165,15 @@ class RINGFILE_API Engine {
   // wait() are submitted by the next poll(), wait() or submit(): a loop that sleeps
   // on event_fd() instead calls poll(), which submits them before it returns.
   Result<std::size_t> wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1));
-  // Delivers completions until no op is queued or in flight.
+  // Delivers completions until no op is queued or in flight (and nothing posted
+  // is left to run).
   Result<void> run();
   // Ops accepted and not yet completed.
   std::size_t pending() const noexcept;
 
-  // Readable whenever completions or posted functions are waiting; watch it with
-  // epoll and call poll() when it fires.
+  // Readable whenever poll() has work: completions or posted functions waiting,
+  // or ops started outside poll() not yet submitted. Watch it with epoll and call
+  // poll() when it fires.
   int event_fd() const noexcept;
 
   // Thread-safe: runs fn on the owner thread inside a later poll()/wait()/run().
@@ -145,9 +193,11 @@ class RINGFILE_API Engine {
   void cancel(OpHandle op);
 
   detail::EngineCore& core() noexcept { return *core_; }
+  detail::EngineCore* core_if_any() noexcept { return core_.get(); }
 
  private:
   explicit Engine(std::unique_ptr<detail::EngineCore> core) noexcept;
+  void destroy_core() noexcept;
   std::unique_ptr<detail::EngineCore> core_;
 };
 

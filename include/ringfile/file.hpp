@@ -42,7 +42,11 @@ using StatCallback = detail::InplaceFunction<void(Result<FileStat>)>;
 // as-is; read_exact/write_all continue until done, end of file or an error.
 //
 // Closing waits for the file's in-flight ops. A File destroyed while open is
-// closed in the background. Ops on a closed or moved-from File fail with EBADF.
+// closed in the background; it may be destroyed on any thread while its engine
+// lives (the close is posted to the engine's thread). Ops on a closed File fail
+// with EBADF at the next poll(). Ops on a File with no engine (default-constructed,
+// moved-from, or outliving its engine) have nothing to deliver through: their
+// callback runs at once, inside the call, with EBADF; this is the one exception.
 //
 // Files opened with O_DIRECT check buffer address, offset and length against the
 // filesystem's alignment (statx STATX_DIOALIGN, else the logical block size, else
@@ -68,6 +72,9 @@ class RINGFILE_API File {
   static Result<File> adopt(Engine& engine, int fd);
 
   bool is_open() const noexcept;
+  // False for pipes, FIFOs, sockets and terminals: they take only kStreamOffset,
+  // and a positional op on them fails with ESPIPE, as pread does.
+  bool seekable() const noexcept;
   // The kernel descriptor, or -1. Valid until the close completes.
   int native_handle() const noexcept;
   // Required O_DIRECT alignment of buffers, offsets and lengths; 1 if not O_DIRECT.

@@ -17,7 +17,7 @@ struct FileStat {
   uid_t uid = 0;
   gid_t gid = 0;
   std::uint64_t inode = 0;
-  dev_t device = 0;          // the filesystem holding the file (st_dev)
+  dev_t device = 0;          // the filesystem holding the file (st_dev); with inode, names the file
   dev_t special_device = 0;  // what a device file stands for (st_rdev)
   std::uint32_t block_size = 0;
   std::uint64_t blocks = 0;
@@ -30,6 +30,7 @@ struct FileStat {
   bool is_regular() const noexcept { return (mode & S_IFMT) == S_IFREG; }
   bool is_directory() const noexcept { return (mode & S_IFMT) == S_IFDIR; }
   bool is_symlink() const noexcept { return (mode & S_IFMT) == S_IFLNK; }
+  bool same_file_as(const FileStat& other) const noexcept { return device == other.device && inode == other.inode; }
 };
 
 }  // namespace ringfile

@@ -35,7 +35,11 @@ class RINGFILE_API BufferedReader {
   // lack the '\n'; nullopt at end of file. Lines may be longer than the buffer. The
   // view stays valid until the next call on this reader. After nullopt, calling
   // again reads on from the same place, so a file that grows can be followed.
+  // A line longer than the limit (EngineOptions::max_line_length, or
+  // set_max_line_length) fails with ENOBUFS and the bytes read of it are dropped;
+  // the next call goes on after them. Pipes and FIFOs are read as streams.
   void read_line(LineCallback callback);
+  void set_max_line_length(std::size_t bytes) noexcept { max_line_ = bytes; }
   // Up to `length` bytes from the buffer or, when it is empty, from the file; 0 at
   // end of file.
   void read(void* buffer, std::size_t length, IoCallback callback);
@@ -76,6 +80,7 @@ class RINGFILE_API BufferedReader {
   std::size_t end_ = 0;
   std::int64_t read_pos_;  // file position of buffer_[end_]
   bool eof_ = false;
+  std::size_t max_line_;
   std::string line_;       // a line that spans refills
   LineCallback line_callback_;
   IoCallback read_callback_;

@@ -19,7 +19,10 @@ namespace ringfile::fs {
 
 // The whole content of `path`. The size from statx sizes the first read; a file
 // that grew since is read on to its end, one that shrank ends early, and files that
-// report size 0 but have content (/proc, /sys) are read until end of file.
+// report size 0 but have content (/proc, /sys) are read until end of file. Pipes,
+// FIFOs and character devices are read as streams, in order, until end of file.
+// Content past EngineOptions::max_read_file_size fails with EFBIG; memory that
+// cannot be had fails with ENOMEM (both delivered to the callback).
 RINGFILE_API void read_file(Engine& engine, std::string_view path, StringCallback callback);
 
 // Creates or truncates `path` and writes `data` to it. Not durable and not atomic:

@@ -27,19 +27,42 @@ inline void cpu_relax() noexcept {
 }
 
 // Cancelling an op that is blocked in a syscall on a worker (a read from an empty
-// pipe) interrupts it with this signal; its handler does nothing, and it is
-// installed without SA_RESTART so the syscall returns EINTR.
-int cancel_signal() { return SIGRTMIN + 3; }
+// pipe) interrupts it with a real-time signal whose handler does nothing,
+// installed without SA_RESTART so the syscall returns EINTR. The signal is the
+// first from SIGRTMIN+3 up that has no handler when the first pool starts: an
+// application's own handler is never replaced. 0 when every one is taken; then a
+// cancelled op that is blocked finishes when its syscall does.
+void ignore_cancel_signal(int) {}
 
-void install_cancel_handler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
+int choose_cancel_signal() {
+  for (int sig = SIGRTMIN + 3; sig <= SIGRTMAX; ++sig) {
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) != 0) continue;
+    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
     struct sigaction sa {};
-    sa.sa_handler = [](int) {};
+    sa.sa_handler = ignore_cancel_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
-    sigaction(cancel_signal(), &sa, nullptr);
-  });
+    if (sigaction(sig, &sa, nullptr) == 0) return sig;
+  }
+  return 0;
+}
+
+int cancel_signal() {
+  static const int sig = choose_cancel_signal();
+  return sig;
+}
+
+// Sends the cancel signal only while our handler is still the one installed: if
+// the application took the signal over since, its handler must not run on a worker.
+bool interrupt_worker(pthread_t thread) {
+  const int sig = cancel_signal();
+  if (sig == 0) return false;
+  struct sigaction now {};
+  if (sigaction(sig, nullptr, &now) != 0 || (now.sa_flags & SA_SIGINFO) || now.sa_handler != ignore_cancel_signal) {
+    return false;
+  }
+  return pthread_kill(thread, sig) == 0;
 }
 
 }  // namespace
@@ -97,6 +120,11 @@ std::string ThreadPoolBackend::describe() const {
 }
 
 void ThreadPoolBackend::wake() noexcept { notify(); }
+
+void ThreadPoolBackend::signal_event_fd() noexcept {
+  work_signalled_ = true;
+  write_eventfd(notify_fd_);
+}
 
 void ThreadPoolBackend::notify() noexcept {
   write_eventfd(notify_fd_);
@@ -209,7 +237,7 @@ void ThreadPoolBackend::worker_loop(unsigned index) {
   // Only the cancel signal may interrupt a worker; everything else goes to other threads.
   sigset_t all;
   sigfillset(&all);
-  sigdelset(&all, cancel_signal());
+  if (cancel_signal() != 0) sigdelset(&all, cancel_signal());
   pthread_sigmask(SIG_SETMASK, &all, nullptr);
   running_[index].thread = pthread_self();
   while (Request* head = take(index)) {
@@ -252,6 +280,11 @@ bool ThreadPoolBackend::take_completions(RequestQueue& done) {
 
 void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
   flush();
+  // The work signal has done its job: poll() is here. A completion's write that
+  // this also clears is found by take_completions() below, which looks at the
+  // queue, not the descriptor. A blocking reap leaves it (one early return), so
+  // it can never swallow a post()'s wake-up it would then sleep through.
+  if (timeout == std::chrono::nanoseconds(0) && std::exchange(work_signalled_, false)) drain_eventfd(notify_fd_);
   grow_if_starved();
   if (take_completions(done) || timeout == std::chrono::nanoseconds(0)) return;
   const bool forever = timeout < std::chrono::nanoseconds(0);
@@ -322,11 +355,7 @@ bool ThreadPoolBackend::interrupt_cancelled() {
   bool any = false;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Request* r = running_[i].request.load();
-    if (r && r->cancelled.load()) {
-      install_cancel_handler();
-      pthread_kill(running_[i].thread, cancel_signal());
-      any = true;
-    }
+    if (r && r->cancelled.load() && interrupt_worker(running_[i].thread)) any = true;
   }
   return any;
 }

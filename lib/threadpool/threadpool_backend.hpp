@@ -29,6 +29,7 @@ class ThreadPoolBackend final : public Backend {
   std::string describe() const override;
   int event_fd() const noexcept override { return notify_fd_; }
   void wake() noexcept override;
+  void signal_event_fd() noexcept override;
   unsigned capacity() const noexcept override { return 1u << 16; }
   void start(Request* request) override;
   void flush() override;
@@ -71,6 +72,7 @@ class ThreadPoolBackend final : public Backend {
   int also_notify_fd_ = -1;
   void notify() noexcept;
   bool owns_fd_ = false;
+  bool work_signalled_ = false;  // owner only: signal_event_fd() wrote notify_fd_
 
   RequestQueue staged_;  // owner only: started, not yet flushed
 

@@ -14,7 +14,9 @@
 #include <utility>
 
 #include <liburing.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -161,6 +163,7 @@ std::unique_ptr<Backend> make_uring_backend(const EngineOptions& options, int& e
 int UringBackend::init(const EngineOptions& options, std::string& reason) {
   ring_ = std::make_unique<io_uring>();
   sqpoll_ = options.sqpoll;
+  if (sqpoll_) setup_credentials_ = current_credentials();
   const unsigned entries = std::clamp(options.queue_depth, 4u, kMaxEntries);
 
   int ret = -EINVAL;
@@ -300,6 +303,25 @@ void UringBackend::wake() noexcept {
   write_eventfd(event_fd_);
 }
 
+void UringBackend::signal_event_fd() noexcept {
+  event_fd_watched_ = true;  // reap() resets it from now on
+  write_eventfd(event_fd_);
+}
+
+UringBackend::Credentials UringBackend::current_credentials() {
+  Credentials c;
+  ::getresuid(&c.uid[0], &c.uid[1], &c.uid[2]);
+  ::getresgid(&c.gid[0], &c.gid[1], &c.gid[2]);
+  const int n = ::getgroups(0, nullptr);
+  if (n > 0) {
+    c.groups.resize(static_cast<std::size_t>(n));
+    c.groups.resize(static_cast<std::size_t>(std::max(0, ::getgroups(n, c.groups.data()))));
+  }
+  return c;
+}
+
+bool UringBackend::credentials_changed() const { return !(current_credentials() == setup_credentials_); }
+
 bool UringBackend::needs_helper(const Request& request) const noexcept {
   if (request.offload) return true;
   if (!probe_.supports_opcode(uring_opcode(request.op))) return true;
@@ -309,6 +331,15 @@ bool UringBackend::needs_helper(const Request& request) const noexcept {
 // `head` may lead a chain (link_next): it goes to the kernel as IOSQE_IO_LINK
 // SQEs, or whole to the helper pool, which runs a chain in order on one worker.
 void UringBackend::start(Request* head) {
+  if (sqpoll_ && credentials_changed()) {
+    // The SQ thread would run it with the set-up credentials (libuv's
+    // CVE-2024-22017): refuse rather than act with privileges the process dropped.
+    for (Request* r = head; r; r = r->link_next) {
+      r->res = -EPERM;
+      early_.push_back(r);
+    }
+    return;
+  }
   unsigned length = 0;
   bool helper = false;
   for (Request* r = head; r; r = r->link_next) {
@@ -512,6 +543,10 @@ std::size_t UringBackend::finish(Request* request, int cqe_res, RequestQueue& do
   // The seam failed an open the kernel did: close what the caller will never see.
   if (request->op == Op::Open && cqe_res >= 0 && res < 0) ::close(cqe_res);
   const bool cancelled = request->cancelled.load(std::memory_order_relaxed);
+  if (!cancelled && request->op == Op::Open && reopen_blocking(*request, static_cast<int>(res))) {
+    run_on_helper(request);
+    return 0;
+  }
   // io-wq interrupts a blocked worker to cancel it; the caller asked for ECANCELED.
   if (cancelled && res == -EINTR) res = -ECANCELED;
   if (!cancelled && should_fall_back(*request, res)) {
@@ -530,6 +565,32 @@ std::size_t UringBackend::finish(Request* request, int cqe_res, RequestQueue& do
   request->res = res;
   done.push_back(request);
   return 1;
+}
+
+// io_uring opens without blocking first (O_NONBLOCK), which on a FIFO is not what
+// open(2) does: a write open with no reader fails with ENXIO instead of waiting,
+// and a read open with no writer succeeds at once, so the first read sees end of
+// file. The pool engine blocks as open(2) does, and so must this one: a write
+// open is repeated on the helper pool, the blocking way; a read open keeps its
+// descriptor (reopening could miss a writer that comes and goes in between) and
+// a helper waits on it for the first writer, which is when open(2) returns.
+bool UringBackend::reopen_blocking(Request& request, int res) noexcept {
+  if (request.flags & O_NONBLOCK) return false;
+  if (res == -ENXIO) return (request.flags & O_ACCMODE) != O_RDONLY;
+  if (res < 0 || (request.flags & O_ACCMODE) != O_RDONLY) return false;
+  struct stat st {};
+  if (::fstat(res, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+  request.fifo_placeholder = res;
+  request.op = Op::Call;  // back to Op::Open in take_helper()
+  request.work = [r = &request, fd = res]() -> std::int64_t {
+    // A FIFO's read end reports no POLLHUP until a writer has opened it.
+    pollfd p{fd, POLLIN, 0};
+    for (;;) {
+      if (::poll(&p, 1, -1) > 0) return fd;
+      if (errno != EINTR || r->cancelled.load(std::memory_order_relaxed)) return -errno;
+    }
+  };
+  return true;
 }
 
 // EOPNOTSUPP: the filesystem can't do it through io_uring. EINVAL too for metadata
@@ -565,6 +626,7 @@ void UringBackend::run_on_helper(Request* head) {
     }
     if (!helper_) {
       for (Request* r = head; r; r = r->link_next) {
+        if (r->fifo_placeholder >= 0) ::close(std::exchange(r->fifo_placeholder, -1));
         r->res = -err;
         early_.push_back(r);
       }
@@ -589,6 +651,12 @@ std::size_t UringBackend::take_helper(RequestQueue& done) {
     --helper_requests_;
     r->on_helper = false;
     if (r->res == -EINTR && r->cancelled.load(std::memory_order_relaxed)) r->res = -ECANCELED;
+    if (r->fifo_placeholder >= 0) {
+      r->op = Op::Open;
+      r->work.reset();
+      const int fd = std::exchange(r->fifo_placeholder, -1);
+      if (r->res < 0) ::close(fd);
+    }
     if (auto it = std::find(probation_.begin(), probation_.end(), r); it != probation_.end()) {
       if (r->res >= 0) r->file->helper_ops |= op_bit(r->op);
       probation_.erase(it);

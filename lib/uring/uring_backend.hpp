@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "backend.hpp"
 #include "uring/probe.hpp"
 
@@ -42,6 +44,7 @@ class UringBackend final : public Backend {
   std::string describe() const override;
   int event_fd() const noexcept override;
   void wake() noexcept override;
+  void signal_event_fd() noexcept override;
 
   unsigned capacity() const noexcept override { return capacity_; }
   void start(Request* request) override;
@@ -80,6 +83,8 @@ class UringBackend final : public Backend {
   std::size_t take_cqes(RequestQueue& done);
   std::size_t finish(Request* request, int cqe_res, RequestQueue& done);
   bool should_fall_back(const Request& request, std::int64_t res) const noexcept;
+  bool reopen_blocking(Request& request, int cqe_res) noexcept;
+  bool credentials_changed() const;
   void run_on_helper(Request* request);
   std::size_t take_helper(RequestQueue& done);
   void wait(RequestQueue& done, std::chrono::nanoseconds timeout);
@@ -92,6 +97,16 @@ class UringBackend final : public Backend {
   UringProbe probe_;
   unsigned capacity_ = 0;
   bool sqpoll_ = false;
+  // SQPOLL: the kernel thread submits with the credentials the ring was set up
+  // with; ops are refused once the process's own differ (a dropped privilege).
+  struct Credentials {
+    uid_t uid[3] = {};  // real, effective, saved
+    gid_t gid[3] = {};
+    std::vector<gid_t> groups;
+    bool operator==(const Credentials&) const = default;
+  };
+  static Credentials current_credentials();
+  Credentials setup_credentials_;
 
   int event_fd_ = -1;  // registered with the ring: readable when CQEs are posted
   int wake_fd_ = -1;   // polled inside the ring: wake() and the helper pool write it

@@ -5,11 +5,35 @@
 #include <sstream>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ringfile_config.h"
 
 namespace ringfile::test {
+
+std::thread feed_fifo(const std::string& path, std::string data) {
+  return std::thread([path, data = std::move(data)] {
+    // O_NONBLOCK: ENXIO until a reader exists, so a reader that never comes
+    // cannot hang the test here.
+    int fd = -1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == ENXIO &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (fd < 0) return;
+    ::fcntl(fd, F_SETFL, 0);
+    std::size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  });
+}
 
 TempDir::TempDir() {
   std::string templ = (std::filesystem::temp_directory_path() / "ringfile-test-XXXXXX").string();

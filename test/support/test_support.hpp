@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ringfile/ringfile.hpp"
@@ -43,6 +44,10 @@ void write_plain(const std::string& path, const std::string& data);
 std::string read_plain(const std::string& path);
 std::string random_bytes(std::size_t n, std::uint32_t seed = 1);
 int open_fds();
+
+// Writes `data` into the FIFO at `path` from a new thread once a reader has it
+// open (giving up after 10 s), then closes it: the reader sees end of file.
+std::thread feed_fifo(const std::string& path, std::string data);
 
 // Runs the engine until `done` holds a value (fails the test on a 10 s timeout).
 template <class T>
