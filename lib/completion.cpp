@@ -16,6 +16,7 @@ FileStat to_file_stat(const struct statx& s) noexcept {
   out.gid = s.stx_gid;
   out.inode = s.stx_ino;
   out.device = makedev(s.stx_dev_major, s.stx_dev_minor);
+  out.special_device = makedev(s.stx_rdev_major, s.stx_rdev_minor);
   out.block_size = s.stx_blksize;
   out.blocks = s.stx_blocks;
   out.atime = {static_cast<time_t>(s.stx_atime.tv_sec), static_cast<long>(s.stx_atime.tv_nsec)};

@@ -1,6 +1,7 @@
 #include "ringfile/file.hpp"
 
 #include <cassert>
+#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <limits>
@@ -150,6 +151,15 @@ OpHandle File::open(Engine& engine, std::string_view path, int flags, mode_t mod
   EngineCore* core = detail::EngineAccess::core_if_any(engine);
   if (!core) return fail_detached(callback);  // a moved-from Engine
   return detail::open_path(*core, path, flags, mode, std::move(callback));
+}
+
+Result<File> File::adopt(Engine& engine, int fd) {
+  EngineCore* core = detail::EngineAccess::core_if_any(engine);
+  if (!core) return errno_code(EBADF);  // a moved-from Engine
+  if (!core->on_owner_thread()) return core->misuse();
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return errno_code(errno);
+  return File(core->new_file(fd, flags));
 }
 
 bool File::seekable() const noexcept { return state_ && state_->fd >= 0 && !state_->stream_only; }

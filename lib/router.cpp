@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <system_error>
+#include <string>
 #include <thread>
 
 namespace ringfile::detail {
@@ -19,6 +20,8 @@ namespace {
 // many runnable threads that they crowd out the event loop on its own core (a pool
 // grown to dozens did, by 10-20 ms).
 unsigned pool_workers() { return std::clamp(2 * std::thread::hardware_concurrency(), 4u, 16u); }
+
+std::int64_t wait_for_fifo_writer(int fd, const std::atomic<bool>& cancelled);
 
 }  // namespace
 
@@ -133,6 +136,28 @@ bool Router::rerouted(Request* r) {
   return true;
 }
 
+namespace {
+
+// Returns once the FIFO `fd` reads from has had a writer, the way a blocking
+// open(2) does. Data or a hang-up already there means one came (and maybe went);
+// otherwise a blocking open of the same FIFO (through /proc/self/fd, so a rename
+// does not matter) returns when one is there, at once if one is there now.
+std::int64_t wait_for_fifo_writer(int fd, const std::atomic<bool>& cancelled) {
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) return fd;
+    const int again = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
+    if (again >= 0) {
+      ::close(again);
+      return fd;
+    }
+    if (errno != EINTR || cancelled.load(std::memory_order_relaxed)) return -errno;
+  }
+}
+
+}  // namespace
+
 // io_uring opens without blocking first (O_NONBLOCK), which on a FIFO is not what
 // open(2) does: a write open with no reader fails with ENXIO instead of waiting,
 // and a read open with no writer succeeds at once, so the first read sees end of
@@ -152,14 +177,7 @@ bool Router::reopen_blocking(Request& r) {
   if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
   r.fifo_placeholder = fd;
   r.args.op = Op::Call;  // back to Op::Open in take_pool()
-  r.set_work([req = &r, fd]() -> std::int64_t {
-    // A FIFO's read end reports no POLLHUP until a writer has opened it.
-    pollfd p{fd, POLLIN, 0};
-    for (;;) {
-      if (::poll(&p, 1, -1) > 0) return fd;
-      if (errno != EINTR || req->cancelled.load(std::memory_order_relaxed)) return -errno;
-    }
-  });
+  r.set_work([req = &r, fd]() -> std::int64_t { return wait_for_fifo_writer(fd, req->cancelled); });
   return true;
 }
 

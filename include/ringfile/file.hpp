@@ -68,6 +68,11 @@ class RINGFILE_API File {
     return open(engine, path, flags, 0644, std::move(callback));
   }
 
+  // Takes ownership of an already open descriptor (a pipe, a socket, a file opened
+  // by other code): closing the File closes it. Its open flags come from
+  // fcntl(F_GETFL). EBADF when fd is not open, EPERM off the engine's thread.
+  static Result<File> adopt(Engine& engine, int fd);
+
   bool is_open() const noexcept;
   // False for pipes, FIFOs, sockets and terminals: they take only kStreamOffset,
   // and a positional op on them fails with ESPIPE, as pread does.

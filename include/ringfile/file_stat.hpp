@@ -17,7 +17,8 @@ struct FileStat {
   uid_t uid = 0;
   gid_t gid = 0;
   std::uint64_t inode = 0;
-  dev_t device = 0;  // with inode, names the file: equal pairs are the same file
+  dev_t device = 0;          // the filesystem holding the file (st_dev); with inode, names the file
+  dev_t special_device = 0;  // what a device file stands for (st_rdev)
   std::uint32_t block_size = 0;
   std::uint64_t blocks = 0;
   timespec atime{};

@@ -120,6 +120,37 @@ TEST_P(FileTest, StatReportsSizeAndType) {
   EXPECT_EQ(st->size, 12345u);
   EXPECT_TRUE(st->is_regular());
   EXPECT_GT(st->mtime.tv_sec, 0);
+  struct stat plain {};
+  ASSERT_EQ(::stat(path.c_str(), &plain), 0);
+  EXPECT_EQ(st->device, plain.st_dev);
+  EXPECT_EQ(st->special_device, plain.st_rdev);
+}
+
+TEST_P(FileTest, AdoptedDescriptorIsReadAndClosedByTheFile) {
+  const std::string path = dir_.file("adopted");
+  write_plain(path, "adopted bytes");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto file = File::adopt(engine(), fd);
+  ASSERT_TRUE(file) << file.error().message();
+  EXPECT_EQ(file->native_handle(), fd);
+  char buf[32] = {};
+  auto got = read_sync(engine(), *file, buf, sizeof buf, 0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(std::string(buf, *got), "adopted bytes");
+  ASSERT_TRUE(close_sync(engine(), *file));
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
+}
+
+TEST_P(FileTest, AdoptingAClosedDescriptorIsEBADF) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  auto file = File::adopt(engine(), fds[0]);
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error(), std::errc::bad_file_descriptor);
 }
 
 TEST_P(FileTest, FdatasyncSucceeds) {
