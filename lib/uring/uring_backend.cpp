@@ -571,9 +571,10 @@ std::size_t UringBackend::finish(Request* request, int cqe_res, RequestQueue& do
 // open(2) does: a write open with no reader fails with ENXIO instead of waiting,
 // and a read open with no writer succeeds at once, so the first read sees end of
 // file. The pool engine blocks as open(2) does, and so must this one: a write
-// open is repeated on the helper pool, the blocking way; a read open keeps its
-// descriptor (reopening could miss a writer that comes and goes in between) and
-// a helper waits on it for the first writer, which is when open(2) returns.
+// open is repeated on the helper pool, the blocking way. A read open keeps its
+// descriptor while a helper opens the blocking way, which returns once a writer
+// is there (at once when one already is); data or a hang-up already waiting on
+// the kept descriptor means a writer came and went, so that descriptor is the result.
 bool UringBackend::reopen_blocking(Request& request, int res) noexcept {
   if (request.flags & O_NONBLOCK) return false;
   if (res == -ENXIO) return (request.flags & O_ACCMODE) != O_RDONLY;
@@ -583,11 +584,11 @@ bool UringBackend::reopen_blocking(Request& request, int res) noexcept {
   request.fifo_placeholder = res;
   request.op = Op::Call;  // back to Op::Open in take_helper()
   request.work = [r = &request, fd = res]() -> std::int64_t {
-    // A FIFO's read end reports no POLLHUP until a writer has opened it.
     pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) return fd;
     for (;;) {
-      if (::poll(&p, 1, -1) > 0) return fd;
-      if (errno != EINTR || r->cancelled.load(std::memory_order_relaxed)) return -errno;
+      const int opened = sys::openat(r->dirfd, r->path.c_str(), r->flags, static_cast<mode_t>(r->mode));
+      if (opened != -EINTR || r->cancelled.load(std::memory_order_relaxed)) return opened;
     }
   };
   return true;
@@ -655,7 +656,7 @@ std::size_t UringBackend::take_helper(RequestQueue& done) {
       r->op = Op::Open;
       r->work.reset();
       const int fd = std::exchange(r->fifo_placeholder, -1);
-      if (r->res < 0) ::close(fd);
+      if (r->res != fd) ::close(fd);
     }
     if (auto it = std::find(probation_.begin(), probation_.end(), r); it != probation_.end()) {
       if (r->res >= 0) r->file->helper_ops |= op_bit(r->op);
