@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <system_error>
-#include <string>
 #include <thread>
 
 namespace ringfile::detail {
@@ -20,8 +19,6 @@ namespace {
 // many runnable threads that they crowd out the event loop on its own core (a pool
 // grown to dozens did, by 10-20 ms).
 unsigned pool_workers() { return std::clamp(2 * std::thread::hardware_concurrency(), 4u, 16u); }
-
-std::int64_t wait_for_fifo_writer(int fd, const std::atomic<bool>& cancelled);
 
 }  // namespace
 
@@ -136,35 +133,14 @@ bool Router::rerouted(Request* r) {
   return true;
 }
 
-namespace {
-
-// Returns once the FIFO `fd` reads from has had a writer, the way a blocking
-// open(2) does. Data or a hang-up already there means one came (and maybe went);
-// otherwise a blocking open of the same FIFO (through /proc/self/fd, so a rename
-// does not matter) returns when one is there, at once if one is there now.
-std::int64_t wait_for_fifo_writer(int fd, const std::atomic<bool>& cancelled) {
-  const std::string self = "/proc/self/fd/" + std::to_string(fd);
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0) return fd;
-    const int again = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
-    if (again >= 0) {
-      ::close(again);
-      return fd;
-    }
-    if (errno != EINTR || cancelled.load(std::memory_order_relaxed)) return -errno;
-  }
-}
-
-}  // namespace
-
 // io_uring opens without blocking first (O_NONBLOCK), which on a FIFO is not what
 // open(2) does: a write open with no reader fails with ENXIO instead of waiting,
 // and a read open with no writer succeeds at once, so the first read sees end of
 // file. The pool engine blocks as open(2) does, and so must this one: a write
-// open is repeated on the pool, the blocking way; a read open keeps its
-// descriptor (reopening could miss a writer that comes and goes in between) and
-// a worker waits on it for the first writer, which is when open(2) returns.
+// open is repeated on the pool, the blocking way. A read open keeps its
+// descriptor while a worker opens the blocking way, which returns once a writer
+// is there (at once when one already is); data or a hang-up already waiting on
+// the kept descriptor means a writer came and went, so that descriptor is the result.
 bool Router::reopen_blocking(Request& r) {
   const OpArgs& a = r.args;
   if (primary_is_pool_ || a.op != Op::Open || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
@@ -177,7 +153,15 @@ bool Router::reopen_blocking(Request& r) {
   if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
   r.fifo_placeholder = fd;
   r.args.op = Op::Call;  // back to Op::Open in take_pool()
-  r.set_work([req = &r, fd]() -> std::int64_t { return wait_for_fifo_writer(fd, req->cancelled); });
+  r.set_work([req = &r, fd]() -> std::int64_t {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) return fd;
+    const OpArgs& open = req->args;
+    for (;;) {
+      const int opened = sys::openat(open.fd, open.path, open.flags, static_cast<mode_t>(open.mode));
+      if (opened != -EINTR || req->cancelled.load(std::memory_order_relaxed)) return opened;
+    }
+  });
   return true;
 }
 
@@ -225,7 +209,7 @@ void Router::close_placeholder(Request& r) noexcept {
   r.args.work->reset();
   r.args.work = nullptr;
   const int fd = std::exchange(r.fifo_placeholder, -1);
-  if (r.res < 0) ::close(fd);
+  if (r.res != fd) ::close(fd);
 }
 
 void Router::cancel(Request* request) {
