@@ -137,9 +137,10 @@ bool Router::rerouted(Request* r) {
 // open(2) does: a write open with no reader fails with ENXIO instead of waiting,
 // and a read open with no writer succeeds at once, so the first read sees end of
 // file. The pool engine blocks as open(2) does, and so must this one: a write
-// open is repeated on the pool, the blocking way; a read open keeps its
-// descriptor (reopening could miss a writer that comes and goes in between) and
-// a worker waits on it for the first writer, which is when open(2) returns.
+// open is repeated on the pool, the blocking way. A read open keeps its
+// descriptor while a worker opens the blocking way, which returns once a writer
+// is there (at once when one already is); data or a hang-up already waiting on
+// the kept descriptor means a writer came and went, so that descriptor is the result.
 bool Router::reopen_blocking(Request& r) {
   const OpArgs& a = r.args;
   if (primary_is_pool_ || a.op != Op::Open || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
@@ -153,11 +154,12 @@ bool Router::reopen_blocking(Request& r) {
   r.fifo_placeholder = fd;
   r.args.op = Op::Call;  // back to Op::Open in take_pool()
   r.set_work([req = &r, fd]() -> std::int64_t {
-    // A FIFO's read end reports no POLLHUP until a writer has opened it.
     pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) return fd;
+    const OpArgs& open = req->args;
     for (;;) {
-      if (::poll(&p, 1, -1) > 0) return fd;
-      if (errno != EINTR || req->cancelled.load(std::memory_order_relaxed)) return -errno;
+      const int opened = sys::openat(open.fd, open.path, open.flags, static_cast<mode_t>(open.mode));
+      if (opened != -EINTR || req->cancelled.load(std::memory_order_relaxed)) return opened;
     }
   });
   return true;
@@ -207,7 +209,7 @@ void Router::close_placeholder(Request& r) noexcept {
   r.args.work->reset();
   r.args.work = nullptr;
   const int fd = std::exchange(r.fifo_placeholder, -1);
-  if (r.res < 0) ::close(fd);
+  if (r.res != fd) ::close(fd);
 }
 
 void Router::cancel(Request* request) {

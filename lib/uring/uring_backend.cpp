@@ -175,10 +175,10 @@ void UringBackend::flush() {
 // fired. The kernel flags that state. One enter runs a bounded batch of it (20 on
 // 6.x) and leaves the flag up while more waits, so keep entering while it is up;
 // the bound on rounds only keeps one reap from running unboundedly long.
-void UringBackend::enter_if_needed() {
+void UringBackend::enter_if_needed(bool submit_now) {
   constexpr unsigned kPending = IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW;
   if (!(IO_URING_READ_ONCE(*ring()->sq.kflags) & kPending)) {
-    if (io_uring_sq_ready(ring()) > 0) submit();
+    if (submit_now && io_uring_sq_ready(ring()) > 0) submit();
     return;
   }
   ++enters_;
@@ -198,10 +198,16 @@ std::size_t UringBackend::take_early(RequestQueue& done) {
 void UringBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
   // Reset before looking: a completion posted after this makes it readable again.
   if (event_fd_watched_) drain_eventfd(event_fd_);
-  enter_if_needed();
+  // A reap that may block submits in the same io_uring_enter as it waits.
+  const bool may_block = timeout != std::chrono::nanoseconds::zero();
+  enter_if_needed(!may_block);
   const std::size_t got = take_cqes(done) + take_early(done);
   const bool woken = std::exchange(woken_, false);
-  if (got == 0 && !woken && timeout != std::chrono::nanoseconds::zero()) wait(done, timeout);
+  if (got == 0 && !woken && may_block) {
+    wait(done, timeout);
+    return;
+  }
+  if (may_block && io_uring_sq_ready(ring()) > 0) submit();  // not waiting after all
 }
 
 // Blocks in one io_uring_enter that also submits. It returns on any CQE, including

@@ -90,7 +90,7 @@ class UringBackend final : public Backend {
   void make_room(unsigned sqes);
   void submit_to_make_room();
   int submit();
-  void enter_if_needed();
+  void enter_if_needed(bool submit_now = true);
   void arm_wake();
   void link_timeout(Request& request);
   std::size_t take_cqes(RequestQueue& done);

@@ -147,6 +147,21 @@ TEST_P(Fifo, OpeningForWritingWaitsForAReaderOnBothEngines) {
   ::close(reader);
 }
 
+TEST_P(Fifo, OpeningForReadingWithAWriterAlreadyThereReturnsAtOnce) {
+  const std::string path = make_fifo("fifo");
+  // A writer that has written nothing yet: open(2) for reading returns at once.
+  const int writer = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  auto reader = open_sync(engine(), path, O_RDONLY);
+  ASSERT_TRUE(reader) << reader.error().message();
+  ASSERT_EQ(::write(writer, "hi", 2), 2);
+  char buf[8] = {};
+  auto r = read_sync(engine(), *reader, buf, sizeof buf, kStreamOffset);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(std::string(buf, *r), "hi");
+  ::close(writer);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, Fifo, ::testing::ValuesIn(engines_under_test()), backend_name);
 
 }  // namespace

@@ -1,0 +1,122 @@
+"""ringfile.aio.os and ringfile.aio.os.path / ospath against os and os.path."""
+import os
+import pathlib
+
+import pytest
+
+import ringfile.aio as aio
+import ringfile.aio.os
+import ringfile.aio.ospath
+
+
+def test_modules_have_aiofiles_names():
+    for name in ("stat", "rename", "renames", "replace", "remove", "unlink", "mkdir", "makedirs", "rmdir",
+                 "removedirs", "link", "symlink", "readlink", "listdir", "scandir", "access", "sendfile",
+                 "statvfs", "getcwd", "wrap", "path"):
+        assert hasattr(aio.os, name), name
+    for name in ("exists", "isfile", "isdir", "islink", "ismount", "getsize", "getmtime", "getatime", "getctime",
+                 "samefile", "sameopenfile", "abspath"):
+        assert hasattr(aio.os.path, name) and hasattr(aio.ospath, name), name
+    assert aio.os.path is aio.ospath
+
+
+@pytest.mark.parametrize("make", [str, pathlib.Path, os.fsencode])
+async def test_stat_matches_os_stat(tmp, make):
+    p = tmp / "f"
+    p.write_bytes(b"12345")
+    os.symlink(p, tmp / "link")
+    for target in (p, tmp / "link", tmp):
+        assert await aio.os.stat(make(str(target))) == os.stat(make(str(target)))
+    assert await aio.os.stat(make(str(tmp / "link")), follow_symlinks=False) == os.lstat(tmp / "link")
+    st = await aio.os.stat(make(str(p)))
+    assert (st.st_mtime, st.st_mtime_ns, st.st_dev, st.st_blksize) == (
+        os.stat(p).st_mtime, os.stat(p).st_mtime_ns, os.stat(p).st_dev, os.stat(p).st_blksize)
+
+
+async def test_stat_of_a_descriptor_and_dir_fd_use_os(tmp):
+    p = tmp / "f"
+    p.write_bytes(b"x")
+    fd = os.open(p, os.O_RDONLY)
+    dfd = os.open(tmp, os.O_RDONLY)
+    try:
+        assert await aio.os.stat(fd) == os.stat(fd)
+        assert await aio.os.stat("f", dir_fd=dfd) == os.stat("f", dir_fd=dfd)
+    finally:
+        os.close(fd)
+        os.close(dfd)
+
+
+async def test_directory_and_link_operations(tmp):
+    d = tmp / "d"
+    await aio.os.mkdir(d, 0o750)
+    assert os.stat(d).st_mode & 0o777 == 0o750 & ~_umask()
+    await aio.os.makedirs(tmp / "a" / "b" / "c")
+    await aio.os.makedirs(tmp / "a" / "b" / "c", exist_ok=True)
+    with pytest.raises(FileExistsError):
+        await aio.os.makedirs(tmp / "a" / "b" / "c")
+    (d / "f").write_text("x")
+    await aio.os.rename(d / "f", d / "g")
+    assert sorted(await aio.os.listdir(d)) == sorted(os.listdir(d)) == ["g"]
+    assert await aio.os.listdir(os.fsencode(str(d))) == os.listdir(os.fsencode(str(d)))
+    await aio.os.replace(d / "g", d / "h")
+    await aio.os.link(d / "h", d / "hard")
+    assert os.stat(d / "hard").st_nlink == 2
+    await aio.os.symlink("h", d / "soft")
+    assert await aio.os.readlink(d / "soft") == os.readlink(d / "soft") == "h"
+    assert await aio.os.readlink(os.fsencode(str(d / "soft"))) == b"h"
+    assert await aio.os.access(d / "h", os.R_OK) is os.access(d / "h", os.R_OK) is True
+    assert await aio.os.access(d / "nope", os.F_OK) is False
+    await aio.os.remove(d / "hard")
+    await aio.os.unlink(d / "soft")
+    await aio.os.unlink(d / "h")
+    await aio.os.rmdir(d)
+    assert not d.exists()
+    await aio.os.renames(tmp / "a" / "b" / "c", tmp / "x" / "y")
+    assert (tmp / "x" / "y").is_dir() and not (tmp / "a").exists()
+    await aio.os.removedirs(tmp / "x" / "y")
+    assert not (tmp / "x").exists()
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+async def test_scandir_statvfs_getcwd_and_sendfile(tmp):
+    (tmp / "f").write_bytes(b"payload")
+    entries = await aio.os.scandir(tmp)
+    assert [e.name for e in entries] == ["f"]
+    got, want = await aio.os.statvfs(tmp), os.statvfs(tmp)
+    for field in ("f_bsize", "f_frsize", "f_blocks", "f_files", "f_flag", "f_namemax", "f_fsid"):
+        assert getattr(got, field) == getattr(want, field), field
+    assert await aio.os.getcwd() == os.getcwd()
+    src = os.open(tmp / "f", os.O_RDONLY)
+    dst = os.open(tmp / "g", os.O_WRONLY | os.O_CREAT)
+    try:
+        assert await aio.os.sendfile(dst, src, 0, 7) == 7
+    finally:
+        os.close(src)
+        os.close(dst)
+    assert (tmp / "g").read_bytes() == b"payload"
+
+
+async def test_path_predicates_match_os_path(tmp):
+    f = tmp / "f"
+    f.write_bytes(b"abc")
+    os.symlink(f, tmp / "link")
+    os.symlink(tmp / "missing", tmp / "dangling")
+    cases = [f, tmp, tmp / "link", tmp / "dangling", tmp / "missing", tmp / "f" / "under-a-file"]
+    for p in cases:
+        for name in ("exists", "isfile", "isdir", "islink"):
+            assert await getattr(aio.os.path, name)(p) == getattr(os.path, name)(p), (name, p)
+    for name in ("getsize", "getmtime", "getatime", "getctime"):
+        assert await getattr(aio.ospath, name)(f) == getattr(os.path, name)(f), name
+    assert await aio.ospath.samefile(f, tmp / "link") is True
+    assert await aio.ospath.samefile(f, tmp) is False
+    assert await aio.ospath.ismount("/") is True
+    assert await aio.ospath.abspath("x") == os.path.abspath("x")
+    with open(f) as a, open(tmp / "link") as b:
+        assert await aio.ospath.sameopenfile(a.fileno(), b.fileno()) is True
+    with pytest.raises(FileNotFoundError):
+        await aio.ospath.getsize(tmp / "missing")
