@@ -105,6 +105,9 @@ struct EngineStats {
   std::uint64_t fallback_ops = 0;    // io_uring ops re-run on the helper pool
   std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring) or worker wake-ups (pool)
   std::uint64_t cold_reads = 0;      // buffered reads of uncached data kept off the owner thread
+  // Thread pool: lone positional file ops that wait() ran on the owner, which would
+  // otherwise have slept until a worker did them.
+  std::uint64_t ran_by_waiting_owner = 0;
 };
 
 // Rules of use: the one place they are written down (README.md repeats them).
