@@ -190,10 +190,12 @@ int main(int argc, char** argv) {
   }
 
   // Each worker makes its engine on its own thread (an Engine belongs to the
-  // thread that created it), then reports.
+  // thread that created it) and reports; they serve only once the first line is
+  // out, so that no access-log line comes before it.
   std::vector<std::string> errors(o.threads);
   std::atomic<unsigned> started{0};
   std::atomic<bool> failed{false};
+  std::atomic<bool> go{false};
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < o.threads; ++i) {
     threads.emplace_back([&, i] {
@@ -201,7 +203,11 @@ int main(int argc, char** argv) {
       if (!errors[i].empty()) failed = true;
       started.fetch_add(1);
       started.notify_one();
-      if (errors[i].empty()) workers[i]->run();
+      go.wait(false);
+      if (errors[i].empty() && !failed && !workers[i]->run()) {
+        failed = true;
+        ::kill(::getpid(), SIGTERM);  // wakes the main thread's sigwait
+      }
       workers[i]->release_engine();
     });
   }
@@ -217,10 +223,14 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     std::fprintf(stderr, "ringfile-serve: %u thread(s), engine: %s\n", o.threads,
                  workers[0]->describe_engine().c_str());
+  }
+  go = true;
+  go.notify_all();
+  if (status == 0) {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
   }
   for (auto& w : workers) w->stop();
   for (auto& t : threads) t.join();
-  return status;
+  return failed ? 1 : status;
 }

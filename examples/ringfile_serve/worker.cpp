@@ -134,14 +134,14 @@ void Worker::stop() {
   }
 }
 
-void Worker::run() {
+bool Worker::run() {
   epoll_event events[kMaxEvents];
   while (!done()) {
     const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, -1);
     if (n < 0) {
       if (errno == EINTR) continue;  // io_uring task work interrupts waits
       std::perror("ringfile-serve: epoll_wait");
-      break;
+      return false;
     }
     now_ms_ = steady_ms();
     for (int i = 0; i < n; ++i) {
@@ -160,6 +160,7 @@ void Worker::run() {
     }
     retired_.clear();
   }
+  return true;
 }
 
 void Worker::accept_all() {

@@ -40,8 +40,8 @@ class Worker {
   // Returns an error message, or empty.
   std::string start();
   // Serves until stop(), then until the responses under way are out (bounded by
-  // Config::shutdown_timeout).
-  void run();
+  // Config::shutdown_timeout). False when the loop itself failed.
+  bool run();
   // Any thread: stop accepting and finish.
   void stop();
   // On the worker's thread, after run(): closes the files and the engine.

@@ -53,6 +53,15 @@ class ServeTest : public ::testing::TestWithParam<Backend> {
     return *server_;
   }
   int port() const { return server_->port(); }
+  // Sends `raw` on a new connection: the status of the answer (0 if none), which
+  // must be followed by the server closing the connection.
+  int status_then_close(const std::string& raw) {
+    HttpClient client(port());
+    HttpResponse r;
+    if (!client.send(raw) || !client.read(r)) return 0;
+    EXPECT_TRUE(client.closed_by_server()) << "status " << r.status;
+    return r.status;
+  }
   std::string put(const std::string& name, const std::string& data) {
     write_plain((root_ / name).string(), data);
     return data;
@@ -313,34 +322,21 @@ TEST_P(ServeTest, FifoInRootDoesNotHangTheConnection) {
 TEST_P(ServeTest, MalformedRequestsGet400AndClose) {
   start();
   for (const char* bad : {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
-                          "GET /hello.txt HTTP/9.9\r\n\r\n", "GET /%zz HTTP/1.1\r\nHost: t\r\n\r\n"}) {
+                          "GET /hello.txt HTTP/9.9\r\n\r\n"}) {
     SCOPED_TRACE(bad);
-    HttpClient client(port());
-    ASSERT_TRUE(client.send(bad));
-    HttpResponse r;
-    ASSERT_TRUE(client.read(r));
-    EXPECT_TRUE(r.status == 400 || r.status == 505) << r.status;
+    const int status = status_then_close(bad);
+    EXPECT_TRUE(status == 400 || status == 505) << status;
   }
+  HttpClient client(port());  // a broken %-escape in a well-formed request: the connection stays
+  EXPECT_EQ(client.get("/%zz").status, 400);
+  EXPECT_EQ(client.get("/hello.txt").body, "hello\n");
 }
 
 TEST_P(ServeTest, OversizedRequestLineAndHeaders) {
   start();
-  {
-    HttpClient client(port());
-    ASSERT_TRUE(client.send("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n"));
-    HttpResponse r;
-    ASSERT_TRUE(client.read(r));
-    EXPECT_EQ(r.status, 414);
-    EXPECT_TRUE(client.closed_by_server());
-  }
-  {
-    HttpClient client(port());
-    ASSERT_TRUE(client.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n"));
-    HttpResponse r;
-    ASSERT_TRUE(client.read(r));
-    EXPECT_EQ(r.status, 431);
-    EXPECT_TRUE(client.closed_by_server());
-  }
+  EXPECT_EQ(status_then_close("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n"), 414);
+  EXPECT_EQ(status_then_close("GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n"),
+            431);
   HttpClient client(port());  // just under the limit is fine
   EXPECT_EQ(client.get("/hello.txt", "X-Big: " + std::string(7000, 'c') + "\r\n").body, "hello\n");
 }
