@@ -172,7 +172,10 @@ void Worker::accept_all() {
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of descriptors: the next event tries again
+      // Out of descriptors: the socket would stay readable and spin the loop;
+      // stop watching it until a connection is released.
+      if (errno == EMFILE || errno == ENFILE) pause_accepting(true);
+      return;
     }
     if (connections_.fetch_add(1, std::memory_order_relaxed) >= config_.max_connections) {
       connections_.fetch_sub(1, std::memory_order_relaxed);
@@ -369,6 +372,7 @@ void Worker::respond_error(Connection& c, int status, bool close, const ByteRang
   build_head(head, c.head);
   if (r.method != Request::Method::Head || c.parser.status() == RequestParser::Status::Error) {
     c.head.append(line, static_cast<std::size_t>(body_size));
+    c.body_sent = static_cast<std::uint64_t>(body_size);
   }
   c.responding = true;
   c.body_left = 0;
@@ -452,6 +456,14 @@ void Worker::release_if_done(Connection& c) {
   if (c.file.is_open()) c.file.close();
   --live_;
   retired_.push_back(&c);
+  if (accept_paused_) pause_accepting(false);
+}
+
+void Worker::pause_accepting(bool pause) {
+  if (listen_fd_ < 0 || accept_paused_ == pause) return;
+  accept_paused_ = pause;
+  if (pause) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  else add_to_epoll(epoll_fd_, listen_fd_, EPOLLIN, kListenTag);
 }
 
 void Worker::tick() {
@@ -475,7 +487,7 @@ void Worker::begin_drain() {
   if (draining_) return;
   draining_ = true;
   drain_deadline_ms_ = now_ms() + config_.shutdown_timeout.count();
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  pause_accepting(true);
   ::close(listen_fd_);
   listen_fd_ = -1;
   while (Connection* c = header_timers_.front()) close_connection(*c);

@@ -65,6 +65,7 @@ class Worker {
   void watch_output(Connection& c, bool on);
   void close_connection(Connection& c);
   void release_if_done(Connection& c);
+  void pause_accepting(bool pause);
   void tick();
   void begin_drain();
   void log_access(const Connection& c);
@@ -88,6 +89,7 @@ class Worker {
   std::size_t live_ = 0;                            // accepted, not yet released
   std::int64_t now_ms_ = 0;
   bool draining_ = false;
+  bool accept_paused_ = false;
   std::int64_t drain_deadline_ms_ = 0;
   std::time_t date_time_ = 0;
   char date_[32] = {};

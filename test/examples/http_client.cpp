@@ -137,20 +137,26 @@ ServeProcess::ServeProcess(const std::string& program, const std::vector<std::st
     ::_exit(127);
   }
   ::close(out[1]);
-  // The first line, within 10 s; the rest of stdout is not read (nothing more
-  // is written without --access-log).
-  pollfd p{out[0], POLLIN, 0};
-  char c;
-  while (::poll(&p, 1, 10'000) == 1 && ::read(out[0], &c, 1) == 1 && c != '\n') first_line_ += c;
-  ::close(out[0]);
+  stdout_ = out[0];
+  first_line_ = next_line();
   const std::string prefix = "listening on 127.0.0.1:";
   if (first_line_.compare(0, prefix.size(), prefix) == 0) port_ = std::atoi(first_line_.c_str() + prefix.size());
 }
 
 ServeProcess::~ServeProcess() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  if (stdout_ >= 0) ::close(stdout_);
+}
+
+std::string ServeProcess::next_line(std::chrono::milliseconds timeout) {
+  std::string line;
+  pollfd p{stdout_, POLLIN, 0};
+  char c;
+  while (::poll(&p, 1, static_cast<int>(timeout.count())) == 1 && ::read(stdout_, &c, 1) == 1 && c != '\n') line += c;
+  return line;
 }
 
 void ServeProcess::signal(int sig) const {

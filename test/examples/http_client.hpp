@@ -65,12 +65,15 @@ class ServeProcess {
 
   int port() const { return port_; }
   const std::string& first_line() const { return first_line_; }
+  // The next line on its stdout (without the newline); empty after the timeout.
+  std::string next_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void signal(int sig) const;
   // Waits for the process to exit (bounded); its exit status, or -1 on a timeout.
   int wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
  private:
   pid_t pid_ = -1;
+  int stdout_ = -1;
   int port_ = 0;
   std::string first_line_;
 };

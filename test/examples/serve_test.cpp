@@ -79,6 +79,15 @@ TEST_P(ServeTest, FirstLineNamesTheAddress) {
   EXPECT_GT(port(), 0);
 }
 
+TEST_P(ServeTest, AccessLogNamesEachResponse) {
+  start({"--access-log"});
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/hello.txt").status, 200);
+  EXPECT_EQ(client.get("/missing", "", "HEAD").status, 404);
+  EXPECT_EQ(server_->next_line(), "127.0.0.1 \"GET /hello.txt HTTP/1.1\" 200 6");
+  EXPECT_EQ(server_->next_line(), "127.0.0.1 \"HEAD /missing HTTP/1.1\" 404 0");
+}
+
 TEST_P(ServeTest, BodiesAreByteExact) {
   start();
   HttpClient client(port());
@@ -289,6 +298,7 @@ TEST_P(ServeTest, NoRequestLeavesTheRoot) {
   fs::create_symlink("../../outside/secret", root_ / "dir" / "deep_relative_link");
   fs::create_symlink("../outside", root_ / "outside_dir_link");
   fs::create_symlink("/proc/self/root/etc/passwd", root_ / "magic_link");
+  fs::create_symlink("../hello.txt", root_ / "dir" / "inside_link");
   start();
   const char* attempts[] = {
       "/../outside/secret",         "/dir/../../outside/secret", "/%2e%2e/outside/secret",
@@ -308,6 +318,7 @@ TEST_P(ServeTest, NoRequestLeavesTheRoot) {
   }
   HttpClient client(port());
   EXPECT_EQ(client.get("/hello%00.txt").status, 400);  // an encoded NUL
+  EXPECT_EQ(client.get("/dir/inside_link").body, "hello\n");  // a symlink that stays inside is fine
 }
 
 TEST_P(ServeTest, FifoInRootDoesNotHangTheConnection) {
