@@ -433,6 +433,15 @@ TEST_P(ServeTest, GracefulShutdownFinishesTheTransferInFlight) {
   EXPECT_FALSE(after.connected());
 }
 
+TEST_P(ServeTest, SigintStopsAnIdleServerWithExitZero) {
+  ServeProcess& server = start();
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/hello.txt").body, "hello\n");
+  server.signal(SIGINT);
+  EXPECT_TRUE(client.closed_by_server());
+  EXPECT_EQ(server.wait_exit(), 0);
+}
+
 TEST_P(ServeTest, RefusesToStartOnAMissingRoot) {
   ServeProcess server(program_, {"--listen", "127.0.0.1:0", engine_flag(GetParam()),
                                  (dir_.path() / "no such root").string()});
