@@ -373,6 +373,34 @@ TEST_P(ServeTest, IdleConnectionsCloseAfterTheIdleTimeout) {
   EXPECT_TRUE(client.closed_by_server());
 }
 
+TEST_P(ServeTest, AClientThatLeavesMidBodyDisturbsNoOne) {
+  put("large.bin", random_bytes(32u << 20, 13));
+  ServeProcess& server = start({"--threads", "1"});
+  for (int i = 0; i < 3; ++i) {
+    HttpClient leaving(port(), 10s, 4096);
+    ASSERT_TRUE(leaving.send("GET /large.bin HTTP/1.1\r\nHost: t\r\n\r\n"));
+    ASSERT_FALSE(leaving.read_some(1000).empty());
+  }  // closed with unread data: a reset under the send
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/hello.txt").body, "hello\n");
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(), 0) << "every connection was released";
+}
+
+TEST_P(ServeTest, AClientThatStopsReadingIsClosedAfterTheIdleTimeout) {
+  const std::string data = put("large.bin", random_bytes(32u << 20, 17));
+  start({"--idle-timeout", "300"});
+  HttpClient stuck(port(), 10s, 4096);
+  ASSERT_TRUE(stuck.send("GET /large.bin HTTP/1.1\r\nHost: t\r\n\r\n"));
+  std::string received = stuck.read_some(1000);
+  std::this_thread::sleep_for(1s);  // reads nothing while the body waits for room
+  std::string rest;
+  EXPECT_TRUE(stuck.closed_by_server(&rest));
+  EXPECT_LT(received.size() + rest.size(), data.size()) << "the body was cut short";
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/hello.txt").body, "hello\n");
+}
+
 TEST_P(ServeTest, AThousandIdleConnectionsDoNotStopOthers) {
   rlimit limit{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
