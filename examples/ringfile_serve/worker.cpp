@@ -469,9 +469,6 @@ void Worker::pause_accepting(bool pause) {
 void Worker::tick() {
   std::uint64_t expirations;
   (void)::read(timer_fd_, &expirations, sizeof expirations);
-  // Op deadlines (the open's OpTimeout) are checked inside poll(); on the thread
-  // pool nothing makes event_fd() readable when one passes.
-  (void)engine_->poll();
   while (Connection* c = header_timers_.expired(now_ms())) close_connection(*c);
   while (Connection* c = idle_timers_.expired(now_ms())) close_connection(*c);
   if (draining_ && now_ms() >= drain_deadline_ms_) {

@@ -185,8 +185,9 @@ class RINGFILE_API Engine {
   std::size_t pending() const noexcept;
 
   // Readable whenever poll() has work: completions or posted functions waiting,
-  // or ops started outside poll() not yet submitted. Watch it with epoll and call
-  // poll() when it fires.
+  // ops started outside poll() not yet submitted, or a per-op deadline passed.
+  // Watch it with epoll and call poll() when it fires; like any fd it can end an
+  // epoll_wait with EINTR (io_uring task work), which the loop just retries.
   int event_fd() const noexcept;
 
   // Thread-safe: runs fn on the owner thread inside a later poll()/wait()/run().

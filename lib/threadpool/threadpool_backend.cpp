@@ -248,12 +248,14 @@ void ThreadPoolBackend::worker_loop(unsigned index) {
       running_[index].request.store(r);
       const auto started = spin_.count() > 0 ? Clock::now() : Clock::time_point{};
       r->res = broken || r->cancelled.load() ? -ECANCELED : run_blocking(r->args);
+      // Idle before the owner can see the completion: a wait() that then finds one
+      // op staged and every worker idle may run that op itself.
+      running_[index].request.store(nullptr);
       if (spin_.count() > 0) note_op_time(Clock::now() - started);
       broken = broken || !chain_continues(*r, r->res);
       complete(r);
       r = next;
     }
-    running_[index].request.store(nullptr);
   }
 }
 

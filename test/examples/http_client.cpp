@@ -31,6 +31,7 @@ HttpClient::HttpClient(int port, std::chrono::milliseconds timeout, int receive_
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    connect_errno_ = errno;
     ::close(fd_);
     fd_ = -1;
   }

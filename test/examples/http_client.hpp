@@ -34,6 +34,7 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  int connect_errno() const { return connect_errno_; }  // why it is not connected
   int fd() const { return fd_; }
   bool send(const std::string& bytes);
   // Reads one response; a HEAD response (or 304) carries no body whatever its
@@ -50,6 +51,7 @@ class HttpClient {
  private:
   bool fill();  // reads more into buffered_; false on EOF, error or timeout
   int fd_ = -1;
+  int connect_errno_ = 0;
   std::string buffered_;
   bool eof_ = false;
 };

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -413,7 +414,7 @@ TEST_P(ServeTest, AThousandIdleConnectionsDoNotStopOthers) {
   std::vector<std::unique_ptr<HttpClient>> idle;
   for (int i = 0; i < 1000; ++i) {
     idle.push_back(std::make_unique<HttpClient>(port()));
-    ASSERT_TRUE(idle.back()->connected()) << i;
+    ASSERT_TRUE(idle.back()->connected()) << i << ": " << std::strerror(idle.back()->connect_errno());
     if (i % 2 == 0) continue;
     ASSERT_TRUE(idle.back()->send("GET /hello.txt HTTP/1.1\r\n"));  // half a request, then silence
   }
