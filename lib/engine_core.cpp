@@ -1,6 +1,9 @@
 #include "engine_core.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
+#include <sys/stat.h>
 
 namespace ringfile::detail {
 
@@ -187,6 +190,31 @@ bool EngineCore::try_fast_path(Request* request) {
   skip_moved(request, got);
   request->continuing = true;
   return false;
+}
+
+// Unlike a read, sendfile has no RWF_NOWAIT to stop it at an uncached page, and a
+// blocking out fd holds the caller until the peer reads (poll() saying writable
+// does not bound how much fits). So it runs here only when neither can happen:
+// a fresh cachestat says every page of the range is cached, and out_fd is
+// O_NONBLOCK, where a full socket or pipe returns a short count or EAGAIN. One
+// fcntl per call rather than a remembered answer: a descriptor number is reused,
+// and its flags change. The range is clamped to the file's size (cachestat counts
+// pages past the end as uncached) and to kOwnerSend, which bounds the cachestat
+// walk and the time the loop spends copying.
+std::int64_t EngineCore::send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len) {
+  constexpr std::size_t kOwnerSend = 1u << 20;
+  if (!options_.cached_read_fast_path || file->stream_only || file->open_flags & O_DIRECT) return -1;
+  const int out_flags = ::fcntl(out_fd, F_GETFL);
+  if (out_flags < 0 || !(out_flags & O_NONBLOCK)) return -1;
+  struct stat st {};
+  if (::fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode) || offset >= st.st_size) return -1;
+  len = std::min({len, kOwnerSend, static_cast<std::size_t>(st.st_size - offset)});
+  if (!file->residency.range_resident(file->fd, offset, len)) return -1;
+  // EAGAIN (the socket is full), or an error the engine's route reports.
+  const std::int64_t sent = sys::sendfile(out_fd, file->fd, offset, len);
+  if (sent <= 0) return -1;
+  ++stats_.fast_path_sends;
+  return sent;
 }
 
 std::error_code EngineCore::misuse() const {
