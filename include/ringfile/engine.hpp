@@ -108,6 +108,12 @@ struct EngineStats {
   std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring) or worker wake-ups (pool)
   std::uint64_t cold_reads = 0;      // buffered reads of uncached data kept off the owner thread
   std::uint64_t fast_path_sends = 0; // File::send_to calls that sent cached data with sendfile on the owner
+  // Per-op deadlines (OpTimeout) by the mechanism that enforced them: armed in the
+  // kernel as an IORING_OP_LINK_TIMEOUT linked to the op (io_uring), or ops the
+  // core's timer cancelled when their deadline passed (the pool, chain members,
+  // ops still queued).
+  std::uint64_t link_timeouts = 0;
+  std::uint64_t timer_expiries = 0;
 };
 
 // Rules of use: the one place they are written down (README.md repeats them).
