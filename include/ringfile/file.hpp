@@ -134,6 +134,9 @@ class RINGFILE_API File {
   // Both Files must stay open until the callback runs. EINVAL for a negative
   // offset or a length above SSIZE_MAX other than kToEnd (a negative length cast
   // to size_t), EBADF when either File is not open, EXDEV for Files of two engines.
+  // A pipe, FIFO or socket on either side is read or written in order at its
+  // stream position (its offset argument is ignored) until end of file or
+  // `length`: copy_file_range refuses them, so the copy is by reads and writes.
   void copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length, IoCallback callback);
 
   // Sends `length` bytes of this file from `offset` to `out_fd` (a socket, a pipe,
