@@ -36,7 +36,8 @@ EngineCore::EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& op
       fallback_reason_(std::move(fallback_reason)),
       owner_(std::this_thread::get_id()),
       fork_generation_(fork_generation()),
-      fast_path_any_depth_(router_.primary().kind() == ringfile::Backend::ThreadPool) {}
+      fast_path_any_depth_(router_.primary().kind() == ringfile::Backend::ThreadPool),
+      primary_is_pool_(fast_path_any_depth_) {}
 
 // Ops started outside poll() (which submits before it returns) wait in user space
 // until the engine is next called. A loop asleep on event_fd() would never call
@@ -138,6 +139,7 @@ void EngineCore::enqueue(Request* request) {
 }
 
 void EngineCore::start_in_backend(Request* head) {
+  if (primary_is_pool_) head->owner_may_run = owner_may_run(*head);
   for (Request* r = head; r; r = r->link_next) {
     r->where = Where::Backend;
     r->live_prev = nullptr;
@@ -165,6 +167,25 @@ void EngineCore::skip_moved(Request* r, std::size_t moved) {
   r->args.buf = static_cast<char*>(r->args.buf) + moved;
   r->args.len -= moved;
   if (r->args.offset >= 0) r->args.offset += static_cast<std::int64_t>(moved);
+}
+
+bool EngineCore::owner_may_run(const Request& r) const noexcept {
+  if (r.link_next || r.link_tail || r.offload || !r.file || r.file->stream_only) return false;
+  if (r.deadline != DeadlineClock::time_point{}) return false;  // only the core's timer can end it
+  switch (r.args.op) {
+    case Op::Read:
+    case Op::Write:
+    case Op::Readv:
+    case Op::Writev:
+    case Op::ReadFixed:
+    case Op::WriteFixed:
+      return r.args.offset >= 0;
+    case Op::Fsync:
+    case Op::Fdatasync:
+      return true;
+    default:
+      return false;
+  }
 }
 
 bool EngineCore::try_fast_path(Request* request) {

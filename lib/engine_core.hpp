@@ -121,6 +121,7 @@ class EngineCore {
   void finish_now(Request* head, std::int64_t res);
   void enqueue(Request* request);
   void start_in_backend(Request* head);
+  bool owner_may_run(const Request& r) const noexcept;
   void fill_backend();
   // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
   // once several ops are outstanding; a pool hand-off never does.
@@ -174,6 +175,7 @@ class EngineCore {
   bool work_signalled_ = false;     // event_fd() made readable for unsubmitted work
   std::vector<iovec> registered_;
   bool fast_path_any_depth_ = false;  // a pool hand-off never beats preadv2
+  bool primary_is_pool_ = false;
 
   RequestPool pool_;
   RequestQueue queued_;      // accepted, waiting for room in the executors

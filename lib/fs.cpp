@@ -360,35 +360,31 @@ OpHandle symlink(Engine& engine, std::string_view target, std::string_view link_
                  target, link_path);
 }
 
-OpHandle readlink(Engine& engine, std::string_view path, StringCallback callback) {
+// A path op run on a pool worker through its State (path, callback, and what
+// `fill` sets), after the same early checks as every path op.
+template <class State, class Callback, class Fill = void (*)(State&)>
+OpHandle path_call(
+    Engine& engine, std::string_view path, Callback callback, Fill fill = [](State&) {}) {
   EngineCore& core = EngineAccess::core(engine);
   OpHandle out;
   if (reject_early(core, callback, check_path(path), out)) return out;
-  auto s = std::make_unique<ReadlinkState>();
+  auto s = std::make_unique<State>();
   s->path.assign(path);
   s->callback = std::move(callback);
+  fill(*s);
   return call_op(core, std::move(s));
+}
+
+OpHandle readlink(Engine& engine, std::string_view path, StringCallback callback) {
+  return path_call<ReadlinkState>(engine, path, std::move(callback));
 }
 
 OpHandle list_directory(Engine& engine, std::string_view path, DirectoryCallback callback) {
-  EngineCore& core = EngineAccess::core(engine);
-  OpHandle out;
-  if (reject_early(core, callback, check_path(path), out)) return out;
-  auto s = std::make_unique<ListState>();
-  s->path.assign(path);
-  s->callback = std::move(callback);
-  return call_op(core, std::move(s));
+  return path_call<ListState>(engine, path, std::move(callback));
 }
 
 OpHandle access(Engine& engine, std::string_view path, int mode, DoneCallback callback) {
-  EngineCore& core = EngineAccess::core(engine);
-  OpHandle out;
-  if (reject_early(core, callback, check_path(path), out)) return out;
-  auto s = std::make_unique<AccessState>();
-  s->path.assign(path);
-  s->mode = mode;
-  s->callback = std::move(callback);
-  return call_op(core, std::move(s));
+  return path_call<AccessState>(engine, path, std::move(callback), [mode](AccessState& s) { s.mode = mode; });
 }
 
 OpHandle exists(Engine& engine, std::string_view path, BoolCallback callback) {
@@ -404,13 +400,7 @@ OpHandle exists(Engine& engine, std::string_view path, BoolCallback callback) {
 }
 
 OpHandle statvfs(Engine& engine, std::string_view path, FsStatsCallback callback) {
-  EngineCore& core = EngineAccess::core(engine);
-  OpHandle out;
-  if (reject_early(core, callback, check_path(path), out)) return out;
-  auto s = std::make_unique<StatvfsState>();
-  s->path.assign(path);
-  s->callback = std::move(callback);
-  return call_op(core, std::move(s));
+  return path_call<StatvfsState>(engine, path, std::move(callback));
 }
 
 }  // namespace ringfile::fs

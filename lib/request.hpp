@@ -274,6 +274,10 @@ struct RequestState {
   bool continuing = false;    // the fast path moved part of a read already
   bool offload = false;       // a read of uncached data: never run it on the owner thread
   bool on_probation = false;  // re-run on the pool after an EINVAL from the ring
+  // A positional op on a regular file, nothing linked, no deadline, not a cold read:
+  // it cannot wait on another party, so a pool whose owner would only sleep in
+  // wait() until it is done may let the owner run it (ThreadPoolBackend::reap).
+  bool owner_may_run = false;
   std::uint8_t retries = 0;
   int fixed_slot = -1;        // registered-file slot for args.fd, or -1
   // io_uring: a FIFO its non-blocking open gave, kept open while the pool repeats

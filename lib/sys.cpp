@@ -110,6 +110,7 @@ void trace_slow(const TraceEvent& event) {
   auto& t = trace_table();
   std::lock_guard lock(t.mutex);
   t.events.push_back(event);
+  t.events.back().thread = std::this_thread::get_id();
 }
 
 std::int64_t pread(int fd, void* buf, std::size_t len, off_t offset) {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -99,6 +100,7 @@ struct TraceEvent {
   int fd;
   std::int64_t offset;
   std::int64_t res;  // end only
+  std::thread::id thread{};  // filled in by the log
 };
 extern std::atomic<bool> tracing;
 void start_trace();  // clears the log and starts logging

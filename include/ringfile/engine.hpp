@@ -114,6 +114,9 @@ struct EngineStats {
   // ops still queued).
   std::uint64_t link_timeouts = 0;
   std::uint64_t timer_expiries = 0;
+  // Thread pool: lone positional file ops that wait() ran on the owner, which would
+  // otherwise have slept until a worker did them.
+  std::uint64_t ran_by_waiting_owner = 0;
 };
 
 // Rules of use: the one place they are written down (README.md repeats them).

@@ -52,6 +52,7 @@ class ThreadPoolBackend final : public Backend {
   void wake_worker();
   void complete(Request* request);
   bool take_completions(RequestQueue& done);
+  bool run_lone_op_here(RequestQueue& done);
   bool interrupt_cancelled();
   std::size_t in_flight() const noexcept;
   unsigned busy_count() const noexcept;
@@ -96,6 +97,7 @@ class ThreadPoolBackend final : public Backend {
   std::unique_ptr<Running[]> running_;
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> wakeups_{0};
+  std::uint64_t ran_by_owner_ = 0;  // owner only
 };
 
 }  // namespace ringfile::detail

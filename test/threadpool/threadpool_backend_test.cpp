@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
+#include <set>
 #include <thread>
 
+#include "sys.hpp"
 #include "test_support.hpp"
 
 namespace ringfile::test {
@@ -56,6 +59,102 @@ TEST(ThreadPool, ABatchCostsOneWakeUpNotOnePerOp) {
   // remains, bounded by the pool size per batch rather than by the op count.
   EXPECT_GE(wakeups, 1u);
   EXPECT_LE(wakeups, 16u) << "wake-ups should not scale with the 256 ops";
+}
+
+// Which threads ran `call` while the trace was on.
+std::set<std::thread::id> threads_that_ran(detail::sys::Call call) {
+  std::set<std::thread::id> threads;
+  for (const auto& e : detail::sys::trace_log()) {
+    if (e.call == call && e.phase == detail::sys::Phase::start) threads.insert(e.thread);
+  }
+  return threads;
+}
+
+struct TracedPool : ::testing::Test {
+  void SetUp() override {
+    EngineOptions o = pool_options(2, 0);
+    o.cached_read_fast_path = false;  // every read goes to the pool
+    auto e = Engine::create(o);
+    ASSERT_TRUE(e);
+    engine.emplace(std::move(*e));
+    write_plain(dir.file("f"), data);
+    auto f = open_sync(*engine, dir.file("f"), O_RDWR);
+    ASSERT_TRUE(f);
+    file.emplace(std::move(*f));
+    detail::sys::start_trace();
+  }
+  void TearDown() override { detail::sys::stop_trace(); }
+
+  TempDir dir;
+  const std::string data = random_bytes(1 << 16);
+  std::optional<Engine> engine;
+  std::optional<File> file;
+};
+
+// A lone positional op that wait() would only sleep for runs on the waiting owner:
+// no worker wake-up and no context switch each way.
+TEST_F(TracedPool, ALoneFileOpInWaitRunsOnTheWaitingThread) {
+  std::string got(4096, '\0');
+  std::optional<Result<std::size_t>> read;
+  file->read(got.data(), got.size(), 8192, [&](Result<std::size_t> r) { read = r; });
+  const auto stats_before = engine->stats();
+  ASSERT_TRUE(engine->wait());
+  ASSERT_TRUE(read && *read) << (read ? read->error().message() : "not delivered");
+  EXPECT_EQ(got, data.substr(8192, 4096));
+  EXPECT_EQ(threads_that_ran(detail::sys::Call::read), std::set{std::this_thread::get_id()});
+  EXPECT_EQ(engine->stats().ran_by_waiting_owner - stats_before.ran_by_waiting_owner, 1u);
+  EXPECT_EQ(engine->stats().kernel_enters, stats_before.kernel_enters) << "no worker was woken";
+
+  std::optional<Result<void>> synced;
+  file->fdatasync([&](Result<void> r) { synced = r; });
+  ASSERT_TRUE(engine->wait());
+  ASSERT_TRUE(synced && *synced);
+  EXPECT_EQ(threads_that_ran(detail::sys::Call::fsync), std::set{std::this_thread::get_id()});
+}
+
+// Everything else still goes to the workers: several ops at once, ops that can
+// block on another party (a pipe), ops with a deadline, and an event loop's poll().
+TEST_F(TracedPool, WorkersRunWhatTheOwnerMustNotWaitFor) {
+  const auto me = std::this_thread::get_id();
+  std::string a(4096, '\0'), b(4096, '\0');
+  int done = 0;
+  file->read(a.data(), a.size(), 0, [&](Result<std::size_t> r) { done += r && *r == 4096; });
+  file->read(b.data(), b.size(), 4096, [&](Result<std::size_t> r) { done += r && *r == 4096; });
+  ASSERT_TRUE(engine->run());
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(threads_that_ran(detail::sys::Call::read).count(me), 0u) << "two ops in flight: workers run them";
+
+  detail::sys::start_trace();
+  {
+    OpTimeout limit(*engine, std::chrono::seconds(10));
+    file->read(a.data(), a.size(), 0, [&](Result<std::size_t> r) { done += r && *r == 4096; });
+  }
+  ASSERT_TRUE(engine->run());
+  EXPECT_EQ(done, 3);
+  EXPECT_EQ(threads_that_ran(detail::sys::Call::read).count(me), 0u) << "a deadline needs the owner free to end it";
+
+  detail::sys::start_trace();
+  file->read(a.data(), a.size(), 0, [&](Result<std::size_t> r) { done += r && *r == 4096; });
+  while (done < 4) ASSERT_TRUE(engine->poll());
+  EXPECT_EQ(threads_that_ran(detail::sys::Call::read).count(me), 0u) << "poll() never blocks on an op";
+
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  auto reader = File::adopt(*engine, fds[0], File::Ownership::Owned);
+  ASSERT_TRUE(reader);
+  detail::sys::start_trace();
+  std::optional<Result<std::size_t>> piped;
+  reader->read(a.data(), 5, kStreamOffset, [&](Result<std::size_t> r) { piped = r; });
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(::write(fds[1], "hello", 5), 5);
+  });
+  while (!piped) ASSERT_TRUE(engine->wait());
+  writer.join();
+  ::close(fds[1]);
+  ASSERT_TRUE(*piped);
+  EXPECT_EQ(**piped, 5u);
+  EXPECT_EQ(threads_that_ran(detail::sys::Call::read).count(me), 0u) << "a pipe read waits on its writer";
 }
 
 TEST(ThreadPool, IdleEngineSpendsNoCpu) {
