@@ -16,6 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "micro_support.hpp"
 #include "ringfile/ringfile.hpp"
 
 namespace ringfile::bench {
@@ -58,22 +59,9 @@ struct SocketPair {
 };
 
 void BM_SendToHot(benchmark::State& state, Backend backend, bool fast_path) {
-  EngineOptions options;
-  options.backend = backend;
-  options.cached_read_fast_path = fast_path;
-  auto engine = Engine::create(options);
-  if (!engine) {
-    state.SkipWithError((std::string(to_string(backend)) + " engine: " + engine.error().message()).c_str());
-    return;
-  }
-  std::optional<Result<File>> opened;
-  File::open(*engine, hot_file(), O_RDONLY | O_CLOEXEC, [&](Result<File> f) { opened.emplace(std::move(f)); });
-  while (!opened) (void)engine->wait();
-  if (!*opened) {
-    state.SkipWithError(("open: " + opened->error().message()).c_str());
-    return;
-  }
-  File file = std::move(**opened);
+  auto made = engine_with_file(state, backend, fast_path, hot_file());
+  if (!made) return;
+  auto& [engine, file] = *made;
   SocketPair sockets;
   bool failed = false;
   auto one = [&] {
@@ -82,19 +70,19 @@ void BM_SendToHot(benchmark::State& state, Backend backend, bool fast_path) {
       done = true;
       failed |= !n || *n != kFileSize;
     });
-    while (!done) (void)engine->wait();
+    while (!done) (void)engine.wait();
     failed |= !sockets.drain(kFileSize);
   };
   for (int i = 0; i < 1000; ++i) one();
-  const EngineStats before = engine->stats();
+  const EngineStats before = engine.stats();
   for (auto _ : state) one();
-  const EngineStats after = engine->stats();
+  const EngineStats after = engine.stats();
   if (failed) state.SkipWithError("a send failed");
   const auto sends = static_cast<double>(state.iterations());
   state.SetItemsProcessed(state.iterations());
   state.counters["owner/send"] = benchmark::Counter(static_cast<double>(after.fast_path_sends - before.fast_path_sends) / sends);
   file.close();
-  (void)engine->run();
+  (void)engine.run();
 }
 BENCHMARK_CAPTURE(BM_SendToHot, io_uring_fast_path, Backend::IoUring, true)->UseRealTime();
 BENCHMARK_CAPTURE(BM_SendToHot, io_uring_engine_route, Backend::IoUring, false)->UseRealTime();

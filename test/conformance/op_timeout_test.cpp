@@ -36,6 +36,15 @@ class OpTimeoutTest : public EngineTest {
     EXPECT_TRUE(f) << f.error().message();
     return f ? std::move(*f) : File{};
   }
+  // Reads the FIFO with a deadline `timeout` away, and waits for the result.
+  Result<std::size_t> read_within(File& fifo, char* buf, std::size_t len, std::chrono::nanoseconds timeout) {
+    std::optional<Result<std::size_t>> got;
+    {
+      OpTimeout limit(engine(), timeout);
+      fifo.read(buf, len, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
+    }
+    return await(engine(), got);
+  }
   std::string fifo_;
 };
 
@@ -59,12 +68,7 @@ TEST_P(OpTimeoutTest, AReadPastItsDeadlineNeverTouchesItsBufferAgain) {
   File fifo = open_fifo_rw();
   char buf[16];
   std::memset(buf, 'x', sizeof buf);
-  std::optional<Result<std::size_t>> got;
-  {
-    OpTimeout limit(engine(), 50ms);
-    fifo.read(buf, sizeof buf, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
-  }
-  auto r = await(engine(), got);
+  auto r = read_within(fifo, buf, sizeof buf, 50ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::timed_out);
   EXPECT_EQ(engine().stats().timers_armed, 0u);
@@ -98,12 +102,7 @@ TEST_P(OpTimeoutTest, TheRingEnforcesADeadlineWithALinkTimeoutAndThePoolWithTheT
   File fifo = open_fifo_rw();
   char buf[16];
   const EngineStats before = engine().stats();
-  std::optional<Result<std::size_t>> got;
-  {
-    OpTimeout limit(engine(), 50ms);
-    fifo.read(buf, sizeof buf, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
-  }
-  auto r = await(engine(), got);
+  auto r = read_within(fifo, buf, sizeof buf, 50ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::timed_out);
   const EngineStats after = engine().stats();

@@ -48,6 +48,29 @@ class SendToTest : public SeamTest {
   Result<std::size_t> send(File& f, int fd, std::int64_t offset, std::size_t length) {
     return call<std::size_t>(engine(), [&](auto cb) { f.send_to(fd, offset, length, std::move(cb)); });
   }
+  // A socket pair whose sending end is non-blocking and receiving end blocking.
+  static void socket_pair(int s[2]) {
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s), 0);
+    ASSERT_EQ(::fcntl(s[1], F_SETFL, 0), 0);
+  }
+  // Reads s[1] from now on, waits for the send that sets `done`, hangs up, and
+  // checks that all of `data` arrived once.
+  void expect_delivered(std::optional<Result<std::size_t>>& done, int s[2], const std::string& data) {
+    Drain reader(s[1]);
+    auto n = await(engine(), done);
+    const std::string got = hang_up(s, reader);
+    ASSERT_TRUE(n) << n.error().message();
+    EXPECT_EQ(*n, data.size());
+    EXPECT_TRUE(got == data);
+  }
+  // Ends the sending side, closes both, and returns what the reader got.
+  static std::string hang_up(int s[2], Drain& reader) {
+    ::shutdown(s[0], SHUT_WR);
+    std::string got = reader.take();
+    ::close(s[0]);
+    ::close(s[1]);
+    return got;
+  }
 };
 
 TEST_P(SendToTest, SendsAFileToAPipe) {
@@ -76,10 +99,7 @@ TEST_P(SendToTest, StopsAtEndOfFileAndSendsARange) {
   auto to_end = send(f, s[0], 500, 1u << 20);
   ASSERT_TRUE(to_end) << to_end.error().message();
   EXPECT_EQ(*to_end, 500u);
-  ::shutdown(s[0], SHUT_WR);
-  EXPECT_TRUE(reader.take() == data.substr(100, 200) + data.substr(500));
-  ::close(s[0]);
-  ::close(s[1]);
+  EXPECT_TRUE(hang_up(s, reader) == data.substr(100, 200) + data.substr(500));
 }
 
 // The socket fills while nobody reads: the engine waits for POLLOUT (the op stays
@@ -88,25 +108,16 @@ TEST_P(SendToTest, AFullNonBlockingSocketIsWaitedOnNotSpunOn) {
   const std::string data = random_bytes(8u << 20, 23);
   File f = source(data);
   int s[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s), 0);
-  const int reader_fd = s[1];
-  ASSERT_EQ(::fcntl(reader_fd, F_SETFL, 0), 0);  // the reader blocks; the sender does not
+  socket_pair(s);  // the reader blocks; the sender does not
   count_syscalls();
   std::optional<Result<std::size_t>> done;
   f.send_to(s[0], 0, data.size(), [&](Result<std::size_t> r) { done.emplace(r); });
   for (int i = 0; i < 20 && !done; ++i) (void)engine().wait(std::chrono::milliseconds(5));
   ASSERT_FALSE(done) << "8 MiB fit into a socket nobody reads";
   const std::uint64_t sends_while_full = detail::sys::calls(Call::splice) + detail::sys::calls(Call::sendfile);
-  Drain reader(reader_fd);
-  auto n = await(engine(), done);
-  ::shutdown(s[0], SHUT_WR);
-  ASSERT_TRUE(n) << n.error().message();
-  EXPECT_EQ(*n, data.size());
-  EXPECT_TRUE(reader.take() == data);
+  expect_delivered(done, s, data);
   // About 100 ms without a reader: a spinning sender would have made thousands of calls.
   EXPECT_LT(sends_while_full, 400u);
-  ::close(s[0]);
-  ::close(s[1]);
 }
 
 TEST_P(SendToTest, AClosedPeerIsEPIPENotSIGPIPE) {
@@ -224,11 +235,6 @@ class SendCachedTest : public SendToTest {
     ::close(fd);
     if (!known) GTEST_SKIP() << "cachestat(2) (Linux 6.5) is needed to know a range is cached";
   }
-  // A socket pair whose sending end is non-blocking and receiving end blocking.
-  void socket_pair(int s[2]) {
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s), 0);
-    ASSERT_EQ(::fcntl(s[1], F_SETFL, 0), 0);
-  }
   std::uint64_t fast_sends() { return engine().stats().fast_path_sends; }
 };
 
@@ -249,11 +255,8 @@ TEST_P(SendCachedTest, CachedDataToANonBlockingSocketIsSentOnTheOwnerThread) {
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(*n, data.size());
   EXPECT_EQ(engine().stats().kernel_enters, enters) << "no worker or kernel hand-off for cached data";
-  ::shutdown(s[0], SHUT_WR);
   Drain reader(s[1]);
-  EXPECT_TRUE(reader.take() == data);
-  ::close(s[0]);
-  ::close(s[1]);
+  EXPECT_TRUE(hang_up(s, reader) == data);
 }
 
 TEST_P(SendCachedTest, ColdDataIsSentByTheEngine) {
@@ -273,10 +276,7 @@ TEST_P(SendCachedTest, ColdDataIsSentByTheEngine) {
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(*n, data.size());
   EXPECT_EQ(fast_sends(), 0u) << "uncached pages were read on the owner thread";
-  ::shutdown(s[0], SHUT_WR);
-  EXPECT_TRUE(reader.take() == data);
-  ::close(s[0]);
-  ::close(s[1]);
+  EXPECT_TRUE(hang_up(s, reader) == data);
 }
 
 // Nobody reads yet: the owner's sendfile fills the socket and stops short; the
@@ -293,14 +293,7 @@ TEST_P(SendCachedTest, AShortOwnerSendGoesOnThroughTheEngine) {
   EXPECT_GT(queued, 0) << "the owner thread sent nothing";
   EXPECT_LT(static_cast<std::size_t>(queued), data.size()) << "1 MiB fit into an unread socket";
   EXPECT_EQ(fast_sends(), 1u);
-  Drain reader(s[1]);
-  auto n = await(engine(), done);
-  ::shutdown(s[0], SHUT_WR);
-  ASSERT_TRUE(n) << n.error().message();
-  EXPECT_EQ(*n, data.size());
-  EXPECT_TRUE(reader.take() == data);
-  ::close(s[0]);
-  ::close(s[1]);
+  expect_delivered(done, s, data);
 }
 
 // A range past the end of the file is clamped to it, not taken for uncached pages;
@@ -318,10 +311,7 @@ TEST_P(SendCachedTest, ARangePastTheEndIsSentToTheEnd) {
   auto none = send(f, s[0], static_cast<std::int64_t>(data.size()), 100);
   ASSERT_TRUE(none) << none.error().message();
   EXPECT_EQ(*none, 0u);
-  ::shutdown(s[0], SHUT_WR);
-  EXPECT_TRUE(reader.take() == data.substr(3000));
-  ::close(s[0]);
-  ::close(s[1]);
+  EXPECT_TRUE(hang_up(s, reader) == data.substr(3000));
 }
 
 // A blocking socket or pipe could hold the owner thread until the peer reads.
@@ -373,10 +363,7 @@ TEST_P(SendCachedTest, WhenTheOwnerCannotSendTheEngineDoes) {
   auto off = call<std::size_t>(*other, [&](auto cb) { h->send_to(s[0], 0, data.size(), std::move(cb)); });
   ASSERT_TRUE(off) << off.error().message();
   EXPECT_EQ(other->stats().fast_path_sends, 0u);
-  ::shutdown(s[0], SHUT_WR);
-  EXPECT_TRUE(reader.take() == data + data + data);
-  ::close(s[0]);
-  ::close(s[1]);
+  EXPECT_TRUE(hang_up(s, reader) == data + data + data);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SendCachedTest, ::testing::ValuesIn(engines_under_test()), backend_name);
