@@ -65,6 +65,17 @@ class EpollOn {
 
 class UringEventFd : public ::testing::TestWithParam<UringRung> {};
 
+// A one-byte read from a pipe's read end, which parks in the kernel until written.
+Request* start_pipe_read(Driver& d, int fd, char* into) {
+  Request* r = d.make(Op::Read);
+  r->args.fd = fd;
+  r->args.buf = into;
+  r->args.len = 1;
+  r->args.offset = -1;
+  d.backend().start(r);
+  return r;
+}
+
 TEST_P(UringEventFd, EpollWaitThenNonBlockingReapDelivers) {
   SKIP_WITHOUT_IO_URING();
   ScopedRung forced(GetParam());
@@ -79,12 +90,7 @@ TEST_P(UringEventFd, EpollWaitThenNonBlockingReapDelivers) {
     // A read from an empty pipe parks in the kernel; the write below completes it
     // later, as task work (deferred until this thread enters, on DEFER_TASKRUN).
     char c = 0;
-    Request* r = d.make(Op::Read);
-    r->args.fd = pipe.read_end();
-    r->args.buf = &c;
-    r->args.len = 1;
-    r->args.offset = -1;
-    b.start(r);
+    Request* r = start_pipe_read(d, pipe.read_end(), &c);
     b.flush();
     RequestQueue none;
     b.reap(none, std::chrono::nanoseconds::zero());
@@ -125,12 +131,7 @@ TEST_P(UringEventFd, OneReapDeliversManyDeferredCompletions) {
   std::vector<char> sink(kReads);
   for (std::size_t i = 0; i < kReads; ++i) {
     pipes.push_back(std::make_unique<Pipe>());
-    Request* r = d.make(Op::Read);
-    r->args.fd = pipes.back()->read_end();
-    r->args.buf = &sink[i];
-    r->args.len = 1;
-    r->args.offset = -1;
-    b.start(r);
+    start_pipe_read(d, pipes.back()->read_end(), &sink[i]);
   }
   b.flush();
   RequestQueue done;
