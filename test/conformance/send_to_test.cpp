@@ -2,6 +2,8 @@
 // waited out with POLLOUT, a closed peer as EPIPE (never SIGPIPE).
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -334,6 +336,37 @@ TEST_P(SendCachedTest, ABlockingOutFdIsLeftToTheEngine) {
   EXPECT_TRUE(from_socket.take() == data);
   EXPECT_TRUE(from_pipe.take() == data);
   for (int fd : {s[0], s[1], p[0]}) ::close(fd);
+}
+
+// sendfile has no MSG_NOSIGNAL: on the calling thread, where SIGPIPE's default
+// action ends the program, a peer that is gone must still be EPIPE, with no
+// SIGPIPE left pending and the thread's signal mask as it was.
+TEST_P(SendCachedTest, AClosedPeerIsEPIPEOnTheOwnerThreadToo) {
+  struct sigaction old_action {};
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  ASSERT_EQ(::sigaction(SIGPIPE, &default_action, &old_action), 0);
+  const std::string data = random_bytes(4096, 47);
+  File f = source(data);
+  int s[2];
+  socket_pair(s);
+  ::close(s[1]);
+  count_syscalls();
+  auto n = send(f, s[0], 0, data.size());
+  ::close(s[0]);
+  ASSERT_FALSE(n);
+  EXPECT_TRUE(n.error() == std::errc::broken_pipe || n.error() == std::errc::connection_reset)
+      << n.error().message();
+  if (GetParam() == Backend::IoUring) {
+    EXPECT_EQ(detail::sys::calls(Call::sendfile), 1u) << "the owner thread did not try";
+  }
+  sigset_t pending;
+  ASSERT_EQ(::sigpending(&pending), 0);
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE));
+  sigset_t mask;
+  ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, nullptr, &mask), 0);
+  EXPECT_FALSE(sigismember(&mask, SIGPIPE));
+  ASSERT_EQ(::sigaction(SIGPIPE, &old_action, nullptr), 0);
 }
 
 // Residency unknown (no cachestat), a full socket (EAGAIN), or the fast path
