@@ -237,7 +237,25 @@ class SendCachedTest : public SendToTest {
     ::close(fd);
     if (!known) GTEST_SKIP() << "cachestat(2) (Linux 6.5) is needed to know a range is cached";
   }
+  void TearDown() override {
+    if (reader_) (void)hang_up();  // a test that stopped early: the reader must still end
+    SendToTest::TearDown();
+  }
   std::uint64_t fast_sends() { return engine().stats().fast_path_sends; }
+  // A socket pair (see socket_pair) into s_, whose receiving end a Drain reads from now on.
+  void connect() {
+    socket_pair(s_);
+    reader_.emplace(s_[1]);
+  }
+  using SendToTest::hang_up;
+  std::string hang_up() {
+    std::string got = hang_up(s_, *reader_);
+    reader_.reset();
+    return got;
+  }
+
+  int s_[2] = {-1, -1};
+  std::optional<Drain> reader_;
 };
 
 TEST_P(SendCachedTest, CachedDataToANonBlockingSocketIsSentOnTheOwnerThread) {
@@ -271,14 +289,12 @@ TEST_P(SendCachedTest, ColdDataIsSentByTheEngine) {
   const std::int64_t uncached = detail::sys::uncached_pages(fd, 0, data.size());
   ::close(fd);
   if (uncached <= 0) GTEST_SKIP() << "POSIX_FADV_DONTNEED leaves this filesystem's pages cached (tmpfs?)";
-  int s[2];
-  socket_pair(s);
-  Drain reader(s[1]);
-  auto n = send(f, s[0], 0, data.size());
+  connect();
+  auto n = send(f, s_[0], 0, data.size());
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(*n, data.size());
   EXPECT_EQ(fast_sends(), 0u) << "uncached pages were read on the owner thread";
-  EXPECT_TRUE(hang_up(s, reader) == data);
+  EXPECT_TRUE(hang_up() == data);
 }
 
 // Nobody reads yet: the owner's sendfile fills the socket and stops short; the
@@ -303,17 +319,15 @@ TEST_P(SendCachedTest, AShortOwnerSendGoesOnThroughTheEngine) {
 TEST_P(SendCachedTest, ARangePastTheEndIsSentToTheEnd) {
   const std::string data = random_bytes(10000, 44);
   File f = source(data);
-  int s[2];
-  socket_pair(s);
-  Drain reader(s[1]);
-  auto n = send(f, s[0], 3000, 1u << 30);
+  connect();
+  auto n = send(f, s_[0], 3000, 1u << 30);
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(*n, data.size() - 3000);
   EXPECT_EQ(fast_sends(), 1u);
-  auto none = send(f, s[0], static_cast<std::int64_t>(data.size()), 100);
+  auto none = send(f, s_[0], static_cast<std::int64_t>(data.size()), 100);
   ASSERT_TRUE(none) << none.error().message();
   EXPECT_EQ(*none, 0u);
-  EXPECT_TRUE(hang_up(s, reader) == data.substr(3000));
+  EXPECT_TRUE(hang_up() == data.substr(3000));
 }
 
 // A blocking socket or pipe could hold the owner thread until the peer reads.
@@ -374,17 +388,15 @@ TEST_P(SendCachedTest, AClosedPeerIsEPIPEOnTheOwnerThreadToo) {
 TEST_P(SendCachedTest, WhenTheOwnerCannotSendTheEngineDoes) {
   const std::string data = random_bytes(4096, 46);
   File f = source(data);
-  int s[2];
-  socket_pair(s);
-  Drain reader(s[1]);
+  connect();
   detail::sys::inject(fault(Call::cachestat, 1, 1000, -ENOSYS));
-  auto unknown = send(f, s[0], 0, data.size());
+  auto unknown = send(f, s_[0], 0, data.size());
   detail::sys::clear_faults();
   ASSERT_TRUE(unknown) << unknown.error().message();
   EXPECT_EQ(fast_sends(), 0u);
   File g = source(data);  // a new file: the first one remembers cachestat's ENOSYS
   detail::sys::inject(fault(Call::sendfile, 1, 1, -EAGAIN));
-  auto full = send(g, s[0], 0, data.size());
+  auto full = send(g, s_[0], 0, data.size());
   ASSERT_TRUE(full) << full.error().message();
   EXPECT_EQ(fast_sends(), 0u);
   EngineOptions o = options();
@@ -393,10 +405,10 @@ TEST_P(SendCachedTest, WhenTheOwnerCannotSendTheEngineDoes) {
   ASSERT_TRUE(other) << other.error().message();
   auto h = open_sync(*other, dir_.file("src"), O_RDONLY);
   ASSERT_TRUE(h);
-  auto off = call<std::size_t>(*other, [&](auto cb) { h->send_to(s[0], 0, data.size(), std::move(cb)); });
+  auto off = call<std::size_t>(*other, [&](auto cb) { h->send_to(s_[0], 0, data.size(), std::move(cb)); });
   ASSERT_TRUE(off) << off.error().message();
   EXPECT_EQ(other->stats().fast_path_sends, 0u);
-  EXPECT_TRUE(hang_up(s, reader) == data + data + data);
+  EXPECT_TRUE(hang_up() == data + data + data);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SendCachedTest, ::testing::ValuesIn(engines_under_test()), backend_name);
