@@ -13,6 +13,15 @@ namespace ringfile::detail {
 void EngineCore::arm_deadline(Request* r) {
   r->deadline = DeadlineClock::now() + op_timeout_;
   deadlines_.emplace(r->deadline, r);
+  sync_deadline_timer();
+}
+
+// An event loop sleeping on event_fd() wakes at the earliest deadline and calls
+// poll(), which expires it. A deadline that went away early leaves the timer at
+// its time: that wake-up finds nothing and the next sync moves the timer on.
+void EngineCore::sync_deadline_timer() noexcept {
+  if (!event_set_.active()) return;
+  event_set_.wake_at(deadlines_.empty() ? DeadlineClock::time_point{} : deadlines_.begin()->first);
 }
 
 void EngineCore::disarm_deadline(Request* r) noexcept { deadlines_.erase({r->deadline, r}); }
@@ -33,7 +42,7 @@ std::chrono::nanoseconds EngineCore::wait_bound(std::chrono::nanoseconds left) c
 }
 
 void EngineCore::expire_deadlines() {
-  if (deadlines_.empty()) return;
+  if (deadlines_.empty() && !event_set_.active()) return;
   const auto now = DeadlineClock::now();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     Request* r = deadlines_.begin()->second;
@@ -55,6 +64,7 @@ void EngineCore::expire_deadlines() {
         break;
     }
   }
+  sync_deadline_timer();
 }
 
 }  // namespace ringfile::detail

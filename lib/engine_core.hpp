@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "event_set.hpp"
 #include "file_state.hpp"
 #include "fork_generation.hpp"
 #include "pipe_cache.hpp"
@@ -197,10 +198,13 @@ class EngineCore {
   void disarm_deadline(Request* r) noexcept;
   bool ring_times_out(const Request& r) const noexcept;
   void expire_deadlines();
+  // Points event_fd()'s timer at the earliest deadline left.
+  void sync_deadline_timer() noexcept;
   std::chrono::nanoseconds wait_bound(std::chrono::nanoseconds left) const noexcept;
   static bool past_deadline(const Request& r) noexcept;
   std::chrono::nanoseconds op_timeout_{0};
   std::set<std::pair<DeadlineClock::time_point, Request*>> deadlines_;
+  EventSet event_set_;
 };
 
 template <class Callback>

@@ -10,6 +10,7 @@ EngineCore::~EngineCore() {
   if (in_forked_child()) {
     // The ring, the workers and the eventfds belong to the parent: forget them.
     router_.forget();
+    event_set_.forget();
     detach_files();
     return;
   }
@@ -37,7 +38,9 @@ bool EngineCore::destroy_when_unwound() noexcept {
 
 int EngineCore::watch_event_fd() noexcept {
   event_fd_watched_ = true;
-  return router_.primary().event_fd();
+  const int fd = event_set_.watch(router_.primary().event_fd());
+  sync_deadline_timer();
+  return fd;
 }
 
 Result<void> EngineCore::flush() {

@@ -5,8 +5,13 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +79,47 @@ TEST_P(EventLoop, OpsStartedFromHandlersRunWithoutSubmit) {
   ::close(ep);
   ::close(socket_like[0]);
   ::close(socket_like[1]);
+}
+
+// A deadline passing is work for poll(): a loop that only sleeps on event_fd()
+// must wake for it, whichever mechanism enforces it (the ring's link timeout for
+// the pipe read on io_uring, the core's timer for everything on the pool and for
+// the FIFO open, which io_uring hands to the pool to wait for a writer).
+TEST_P(EventLoop, DeadlinesWakeALoopThatOnlyWatchesEventFd) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  auto reader = File::adopt(engine(), pipe_fds[0]);
+  ASSERT_TRUE(reader);
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  ASSERT_GE(ep, 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, engine().event_fd(), &ev), 0);
+
+  char buf[8];
+  std::optional<Result<std::size_t>> read;
+  std::optional<Result<File>> opened;
+  {
+    OpTimeout limit(engine(), std::chrono::milliseconds(100));
+    reader->read(buf, sizeof buf, kStreamOffset, [&](Result<std::size_t> r) { read = r; });
+    File::open(engine(), fifo, O_RDONLY, [&](Result<File> f) { opened.emplace(std::move(f)); });
+  }
+  for (int turn = 0; turn < 100 && !(read && opened); ++turn) {
+    // io_uring's task work can end an epoll_wait early with EINTR, as a signal would.
+    int n;
+    do n = ::epoll_wait(ep, &ev, 1, 10000);
+    while (n < 0 && errno == EINTR);
+    ASSERT_EQ(n, 1) << (n == 0 ? "10 s past a 100 ms deadline and event_fd() never became readable"
+                               : std::strerror(errno));
+    ASSERT_TRUE(engine().poll());
+  }
+  ASSERT_TRUE(read && opened);
+  EXPECT_EQ(read->error(), std::errc::timed_out);
+  EXPECT_EQ(opened->error(), std::errc::timed_out);
+  ::close(pipe_fds[1]);
+  ::close(ep);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EventLoop, ::testing::ValuesIn(engines_under_test()), backend_name);
