@@ -2,7 +2,8 @@
 // File::copy_to (copy_file_range, or reads and writes where the kernel refuses),
 // or with --direct through a pipeline of coroutines, each reading an aligned block
 // and writing it at the same offset, several in flight at once. Files whose size
-// lies (/proc, /sys) are copied to their end. fsyncs at the end.
+// lies (/proc, /sys) are copied to their end, and a FIFO or pipe (SOURCE or DEST)
+// is read or written until its writer closes. fsyncs a regular DEST at the end.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -86,8 +87,10 @@ Task<Result<File>> open_maybe_direct(Engine& engine, const std::string& path, in
 }
 
 Task<Result<void>> finish(File& src, File& dst) {
-  auto synced = co_await dst.fsync();
-  if (!synced) co_return synced.error();
+  if (dst.seekable()) {  // a FIFO has nothing to sync (fsync says EINVAL)
+    auto synced = co_await dst.fsync();
+    if (!synced) co_return synced.error();
+  }
   (void)co_await src.async_close();
   co_return co_await dst.async_close();
 }
@@ -119,14 +122,16 @@ Task<Result<void>> copy(Engine& engine, Options o, bool& same_file) {
     same_file = true;
     co_return errno_code(EINVAL);
   }
-  if (auto emptied = co_await dst->truncate(0); !emptied) co_return emptied.error();
+  if (dst_st->is_regular()) {  // a FIFO or device can't be truncated (EINVAL)
+    if (auto emptied = co_await dst->truncate(0); !emptied) co_return emptied.error();
+  }
   if (!o.direct && (src->direct_alignment() > 1)) {
     // The destination refused O_DIRECT: read the source through the cache too.
     src = co_await File::open(engine, o.from, O_RDONLY);
     if (!src) co_return src.error();
   }
 
-  if (!o.direct) {
+  if (!o.direct || !st->is_regular()) {  // a FIFO's size says nothing: read it to its end
     auto copied = co_await src->copy_to(*dst, 0, 0, kToEnd);
     if (!copied) co_return copied.error();
     co_return co_await finish(*src, *dst);

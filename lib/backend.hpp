@@ -34,6 +34,9 @@ class Backend {
   virtual unsigned capacity() const noexcept = 0;
   // Whether it can run `op` at all (io_uring: the kernel's probe has the opcode).
   virtual bool supports(Op op) const noexcept = 0;
+  // Whether a lone request with a deadline gets it enforced in the kernel
+  // (io_uring's IORING_OP_LINK_TIMEOUT); otherwise the core's timer cancels it.
+  virtual bool enforces_deadlines() const noexcept { return false; }
   // Starts one request, or a chain (link_next) as a unit; it may wait until flush().
   virtual void start(Request* request) = 0;
   // Hands started requests to the kernel or the workers.

@@ -28,6 +28,11 @@ class CacheResidency {
   // Returns whether that read should leave the owner thread: false for files
   // whose residency can't be known (a pipe says EAGAIN when it is empty).
   bool saw_uncached() noexcept;
+  // Whether every page of [offset, offset + len) is cached now: a fresh
+  // cachestat for the exact range, never the sampled answer reads get. For
+  // File::send_to's owner-thread sendfile, which has no RWF_NOWAIT to stop it at an
+  // uncached page. False when residency can't be known; len must be nonzero.
+  bool range_resident(int fd, std::int64_t offset, std::size_t len) noexcept;
 
   static constexpr std::uint32_t kWarmAfter = 64;
   static constexpr std::uint32_t kSampleEvery = 32;
@@ -36,7 +41,9 @@ class CacheResidency {
  private:
   enum class State : std::uint8_t { Unchecked, New, Warm, Cold, Unknowable };
   bool check(int fd, std::int64_t offset, std::size_t len) noexcept;
+  bool classify(int fd, std::int64_t offset) noexcept;
   bool probe(int fd, std::int64_t offset, std::size_t len) noexcept;
+  std::int64_t measure(int fd, std::int64_t offset, std::size_t len) noexcept;
   void become_cold() noexcept;
 
   State state_ = State::Unchecked;

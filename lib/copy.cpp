@@ -1,6 +1,8 @@
 // In-kernel copies: File::copy_to and fs::copy_file. copy_file_range(2) runs as
 // an op of its own (on the pool: io_uring has no opcode for it); where the kernel
-// refuses it, the copy goes on with reads and writes through the engine.
+// refuses it, the copy goes on with reads and writes through the engine. A pipe,
+// FIFO or socket on either side (which copy_file_range refuses with EINVAL) is
+// read or written in order, at its stream position, until end of file.
 
 #include <cerrno>
 #include <climits>
@@ -39,13 +41,15 @@ bool pair_refused(const FileState& src, const FileState* dst) {
 }
 
 struct CopyJob {
-  File* src;
-  File* dst;
-  std::int64_t offset;
-  std::int64_t dest_offset;
-  std::size_t left;
+  File* src = nullptr;
+  File* dst = nullptr;
+  std::int64_t offset = 0;
+  std::int64_t dest_offset = 0;
+  std::size_t left = 0;
   std::size_t done = 0;
   bool by_buffer = false;
+  bool src_stream = false;  // read at the stream position (kStreamOffset)
+  bool dst_stream = false;
   bool after_zero = false;  // copy_file_range said 0: a read tells end of file from a lie
   std::unique_ptr<char[]> buffer;
   IoCallback callback;
@@ -113,7 +117,8 @@ struct CopyJob {
   static void read_step(std::unique_ptr<CopyJob> job) {
     if (!job->buffer) job->buffer = std::make_unique<char[]>(kBufferChunk);
     CopyJob* j = job.get();
-    j->src->read(j->buffer.get(), std::min(j->left, kBufferChunk), j->offset,
+    const std::int64_t at = j->src_stream ? kStreamOffset : j->offset;
+    j->src->read(j->buffer.get(), std::min(j->left, kBufferChunk), at,
                  [job = std::move(job)](Result<std::size_t> n) mutable {
                    if (!n) return finish(std::move(job), -n.error().value());
                    if (*n == 0) return finish(std::move(job), 0);  // end of file as seen now
@@ -128,7 +133,8 @@ struct CopyJob {
 
   static void write_step(std::unique_ptr<CopyJob> job, std::size_t n) {
     CopyJob* j = job.get();
-    j->dst->write_all(j->buffer.get(), n, j->dest_offset, [job = std::move(job), n](Result<std::size_t> w) mutable {
+    const std::int64_t at = j->dst_stream ? kStreamOffset : j->dest_offset;
+    j->dst->write_all(j->buffer.get(), n, at, [job = std::move(job), n](Result<std::size_t> w) mutable {
       if (!w) return finish(std::move(job), -w.error().value());
       job->advance(n);
       step(std::move(job));
@@ -152,7 +158,12 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
                    IoCallback callback) {
   EngineCore* core = FileAccess::core(*this);
   if (core && core->rejects_foreign(callback)) return;
-  auto job = std::make_unique<CopyJob>(CopyJob{this, &dest, offset, dest_offset, length, 0, false, false, {}, {}});
+  auto job = std::make_unique<CopyJob>();
+  job->src = this;
+  job->dst = &dest;
+  job->offset = offset;
+  job->dest_offset = dest_offset;
+  job->left = length;
   job->callback = std::move(callback);
   if (int err = copy_args_error(*this, dest, offset, dest_offset, length)) {
     // A File with no engine behind it has no poll to wait for: its callback runs at once.
@@ -163,7 +174,11 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
     core->fail(r, err);
     return;
   }
-  job->by_buffer = pair_refused(*state_, dest.state_);
+  job->src_stream = state_->stream_only;
+  job->dst_stream = dest.state_->stream_only;
+  // copy_file_range takes regular files only: a stream goes by reads and writes
+  // from the start, and the pair is not recorded as refused.
+  job->by_buffer = job->src_stream || job->dst_stream || pair_refused(*state_, dest.state_);
   CopyJob::step(std::move(job));
 }
 

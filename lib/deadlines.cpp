@@ -31,8 +31,7 @@ bool EngineCore::past_deadline(const Request& r) noexcept {
 }
 
 bool EngineCore::ring_times_out(const Request& r) const noexcept {
-  return r.route == Route::Primary && router_.primary().kind() == ringfile::Backend::IoUring && !r.link_next &&
-         !r.link_tail;
+  return r.route == Route::Primary && router_.primary().enforces_deadlines() && !r.link_next && !r.link_tail;
 }
 
 std::chrono::nanoseconds EngineCore::wait_bound(std::chrono::nanoseconds left) const noexcept {
@@ -51,12 +50,14 @@ void EngineCore::expire_deadlines() {
     switch (r->where) {
       case Where::Queued:
         r->timed_out = true;
+        ++stats_.timer_expiries;
         queued_.remove(r);
         finish_now(r, -ETIMEDOUT);
         break;
       case Where::Backend:
         if (ring_times_out(*r)) break;  // its link timeout fires in the kernel
         r->timed_out = true;
+        ++stats_.timer_expiries;
         if (!r->cancelled.exchange(true)) router_.cancel(r);
         break;
       case Where::Free: case Where::Ready: case Where::Parked:

@@ -1,6 +1,11 @@
 #include "engine_core.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 namespace ringfile::detail {
 
@@ -16,6 +21,34 @@ bool is_buffered_read(const Request& r) noexcept {
   // A stream has no page cache to ask about; its reads go to the engine.
   return read && r.file && !(r.file->open_flags & O_DIRECT) && !r.file->stream_only;
 }
+
+// sendfile has no MSG_NOSIGNAL: to a peer that is gone it raises SIGPIPE on the
+// calling thread, here the program's own, where the default action ends the
+// process. The signal is blocked around the call, and one the call raised is
+// taken back before the mask is restored (unless the program itself blocks
+// SIGPIPE on this thread: then what is pending is its to see).
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() noexcept {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+  void take_back_raised() noexcept {
+    if (sigismember(&old_, SIGPIPE)) return;
+    const timespec now{};
+    while (sigtimedwait(&pipe_, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+};
 
 std::size_t read_length(const OpArgs& a) noexcept {
   if (a.op != Op::Readv) return a.len;
@@ -208,6 +241,37 @@ bool EngineCore::try_fast_path(Request* request) {
   skip_moved(request, got);
   request->continuing = true;
   return false;
+}
+
+// Unlike a read, sendfile has no RWF_NOWAIT to stop it at an uncached page, and a
+// blocking out fd holds the caller until the peer reads (poll() saying writable
+// does not bound how much fits). So it runs here only when neither can happen:
+// a fresh cachestat says every page of the range is cached, and out_fd is
+// O_NONBLOCK, where a full socket or pipe returns a short count or EAGAIN. SIGPIPE
+// is kept from the program's thread (SigpipeBlocked). One
+// fcntl per call rather than a remembered answer: a descriptor number is reused,
+// and its flags change. The range is clamped to the file's size (cachestat counts
+// pages past the end as uncached) and to kOwnerSend, which bounds the cachestat
+// walk and the time the loop spends copying.
+std::int64_t EngineCore::send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len) {
+  constexpr std::size_t kOwnerSend = 1u << 20;
+  if (!options_.cached_read_fast_path || file->stream_only || file->open_flags & O_DIRECT) return -1;
+  const int out_flags = ::fcntl(out_fd, F_GETFL);
+  if (out_flags < 0 || !(out_flags & O_NONBLOCK)) return -1;
+  struct stat st {};
+  if (::fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode) || offset >= st.st_size) return -1;
+  len = std::min({len, kOwnerSend, static_cast<std::size_t>(st.st_size - offset)});
+  if (!file->residency.range_resident(file->fd, offset, len)) return -1;
+  std::int64_t sent;
+  {
+    SigpipeBlocked no_sigpipe;
+    sent = sys::sendfile(out_fd, file->fd, offset, len);
+    if (sent == -EPIPE) no_sigpipe.take_back_raised();
+  }
+  // EAGAIN (the socket is full), or an error the engine's route reports.
+  if (sent <= 0) return -1;
+  ++stats_.fast_path_sends;
+  return sent;
 }
 
 std::error_code EngineCore::misuse() const {

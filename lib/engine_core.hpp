@@ -74,6 +74,10 @@ class EngineCore {
   template <class Callback>
   bool rejects_foreign(Callback& callback);
 
+  // File::send_to's cached-data fast path: sendfile on the owner thread. Returns
+  // the bytes sent, or -1 when the engine must send them.
+  std::int64_t send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len);
+
   Result<void> flush();
   Result<std::size_t> poll();
   Result<std::size_t> wait(std::chrono::nanoseconds timeout);

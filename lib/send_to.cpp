@@ -4,6 +4,8 @@
 // IORING_OP_SPLICE): sendfile(2) on a pool worker. A full non-blocking socket is
 // waited for with POLLOUT inside the engine; SIGPIPE never reaches the program
 // (io_uring's workers and the pool's block it), so a closed peer is EPIPE.
+// Cached data to a non-blocking descriptor goes first with sendfile on the owner
+// thread (EngineCore::send_cached); the rest, if any, takes the route above.
 
 #include <cerrno>
 #include <climits>
@@ -47,6 +49,15 @@ struct SendJob {
     }
     if (job->left == 0) return finish(std::move(job), 0);
     send_chunk(std::move(job));
+  }
+
+  // Finishes at the next poll, the way every completion arrives: never inside
+  // the call that started the transfer.
+  static void finish_later(Ptr job, std::int64_t res) {
+    EngineCore& core = *job->core;
+    Request* r = core.make_request(OpArgs::nop());
+    r->completion.set([job = std::move(job)](std::int64_t res) mutable { finish(std::move(job), res); });
+    core.complete_now(r, res);
   }
 
   static void finish(Ptr job, std::int64_t res) {
@@ -154,15 +165,17 @@ void File::send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallba
   int err = 0;
   if (out_fd < 0 || offset < 0 || length > SSIZE_MAX) err = EINVAL;
   else if (state_->fd < 0 || state_->closing) err = EBADF;
+  if (!err && length > 0) {
+    if (const std::int64_t sent = core->send_cached(state_, out_fd, offset, length); sent > 0) {
+      job->advance(static_cast<std::size_t>(sent));
+      job->sent = static_cast<std::size_t>(sent);
+      if (job->left == 0) return SendJob::finish_later(std::move(job), 0);
+    }
+  }
   const detail::Backend& primary = core->router().primary();
   const bool splice = primary.kind() == Backend::IoUring && primary.supports(detail::Op::Splice);
   if (!err && splice) err = -core->pipes().take(job->pipe);
-  if (err) {
-    Request* r = core->make_request(OpArgs::nop());
-    r->completion.set([job = std::move(job)](std::int64_t res) mutable { SendJob::finish(std::move(job), res); });
-    core->fail(r, err);
-    return;
-  }
+  if (err) return SendJob::finish_later(std::move(job), -err);
   SendJob::step(std::move(job));
 }
 

@@ -26,23 +26,9 @@ void set_per_op(benchmark::State& state, const char* name, double total, double 
 // range(0) ops are issued together, then all of them reaped.
 void BM_SubmitReap(benchmark::State& state, Backend backend) {
   const auto batch = static_cast<unsigned>(state.range(0));
-  EngineOptions options;
-  options.backend = backend;
-  options.cached_read_fast_path = false;
-  auto created = Engine::create(options);
-  if (!created) {
-    state.SkipWithError((std::string(to_string(backend)) + " engine: " + created.error().message()).c_str());
-    return;
-  }
-  Engine engine = std::move(*created);
-  std::optional<Result<File>> opened;
-  File::open(engine, cached_file(), O_RDONLY | O_CLOEXEC, [&](Result<File> f) { opened.emplace(std::move(f)); });
-  while (!opened) (void)engine.wait();
-  if (!*opened) {
-    state.SkipWithError(("open: " + opened->error().message()).c_str());
-    return;
-  }
-  File file = std::move(**opened);
+  auto made = engine_with_file(state, backend, false, cached_file());
+  if (!made) return;
+  auto& [engine, file] = *made;
 
   Workload w;
   w.size = kCachedFileSize;

@@ -6,6 +6,8 @@
 #include <new>
 #include <stdexcept>
 
+#include <fcntl.h>
+
 #include <benchmark/benchmark.h>
 
 #include "bench_support.hpp"
@@ -79,6 +81,26 @@ const std::string& cached_file() {
     return p;
   }();
   return path;
+}
+
+std::optional<std::pair<Engine, File>> engine_with_file(benchmark::State& state, Backend backend, bool fast_path,
+                                                        const std::string& path) {
+  EngineOptions options;
+  options.backend = backend;
+  options.cached_read_fast_path = fast_path;
+  auto engine = Engine::create(options);
+  if (!engine) {
+    state.SkipWithError((std::string(to_string(backend)) + " engine: " + engine.error().message()).c_str());
+    return std::nullopt;
+  }
+  std::optional<Result<File>> opened;
+  File::open(*engine, path, O_RDONLY | O_CLOEXEC, [&](Result<File> f) { opened.emplace(std::move(f)); });
+  while (!opened) (void)engine->wait();
+  if (!*opened) {
+    state.SkipWithError(("open: " + opened->error().message()).c_str());
+    return std::nullopt;
+  }
+  return std::pair<Engine, File>(std::move(*engine), std::move(**opened));
 }
 
 }  // namespace ringfile::bench

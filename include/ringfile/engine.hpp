@@ -59,7 +59,9 @@ struct EngineOptions {
   // disables it. The io_uring engine waits in the kernel and ignores it.
   unsigned spin_us = 50;
   // Reads first try preadv2(RWF_NOWAIT) on the owner thread: page-cached data
-  // returns at once with no hand-off; anything else goes to the engine.
+  // returns at once with no hand-off; anything else goes to the engine. It also
+  // turns on File::send_to's fast path: sendfile on the owner thread when
+  // cachestat(2) says the range is cached and the out fd is O_NONBLOCK.
   bool cached_read_fast_path = true;
   // io_uring only: the fast path is tried only while at most this many ops are
   // outstanding; at depth one batched io_uring_enter costs less per op than a
@@ -105,6 +107,13 @@ struct EngineStats {
   std::uint64_t fallback_ops = 0;    // io_uring ops re-run on the helper pool
   std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring) or worker wake-ups (pool)
   std::uint64_t cold_reads = 0;      // buffered reads of uncached data kept off the owner thread
+  std::uint64_t fast_path_sends = 0; // File::send_to calls that sent cached data with sendfile on the owner
+  // Per-op deadlines (OpTimeout) by the mechanism that enforced them: armed in the
+  // kernel as an IORING_OP_LINK_TIMEOUT linked to the op (io_uring), or ops the
+  // core's timer cancelled when their deadline passed (the pool, chain members,
+  // ops still queued).
+  std::uint64_t link_timeouts = 0;
+  std::uint64_t timer_expiries = 0;
   // Thread pool: lone positional file ops that wait() ran on the owner, which would
   // otherwise have slept until a worker did them.
   std::uint64_t ran_by_waiting_owner = 0;

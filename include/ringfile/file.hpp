@@ -134,6 +134,9 @@ class RINGFILE_API File {
   // Both Files must stay open until the callback runs. EINVAL for a negative
   // offset or a length above SSIZE_MAX other than kToEnd (a negative length cast
   // to size_t), EBADF when either File is not open, EXDEV for Files of two engines.
+  // A pipe, FIFO or socket on either side is read or written in order at its
+  // stream position (its offset argument is ignored) until end of file or
+  // `length`: copy_file_range refuses them, so the copy is by reads and writes.
   void copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length, IoCallback callback);
 
   // Sends `length` bytes of this file from `offset` to `out_fd` (a socket, a pipe,
@@ -143,7 +146,11 @@ class RINGFILE_API File {
   // file, or on an error, with the bytes sent (an error after some bytes gives the
   // count). A non-blocking socket that fills up is waited on inside the engine
   // (POLLOUT); a peer that closes gives EPIPE or ECONNRESET, never SIGPIPE.
-  // Several ops in a row: no OpHandle. The File and out_fd must stay open until
+  // Cached data to an O_NONBLOCK out_fd is sent with sendfile(2) on the calling
+  // thread when cachestat(2) says the first chunk (up to 1 MiB) is in the page
+  // cache: no hand-off (EngineStats::fast_path_sends); what the socket did not
+  // take goes on through the engine, and the callback still runs inside
+  // poll()/wait()/run(). Several ops in a row: no OpHandle. The File and out_fd must stay open until
   // the callback runs. EINVAL for out_fd < 0, a negative offset, or a length
   // above SSIZE_MAX (a negative length cast to size_t).
   void send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallback callback);

@@ -311,6 +311,9 @@ UringBackend::Credentials UringBackend::current_credentials() {
 
 bool UringBackend::credentials_changed() const { return !(current_credentials() == setup_credentials_); }
 
-void UringBackend::add_stats(EngineStats& stats) const noexcept { stats.kernel_enters += enters_; }
+void UringBackend::add_stats(EngineStats& stats) const noexcept {
+  stats.kernel_enters += enters_;
+  stats.link_timeouts += link_timeouts_;
+}
 
 }  // namespace ringfile::detail

@@ -111,7 +111,7 @@ void UringBackend::start(Request* head) {
   for (Request* r = head; r; r = r->link_next) ++length;
   // A single op with a deadline is linked to an IORING_OP_LINK_TIMEOUT; the core's
   // timer covers chain members.
-  const bool timed = length == 1 && head->deadline != std::chrono::steady_clock::time_point{};
+  const bool timed = length == 1 && head->deadline != std::chrono::steady_clock::time_point{} && enforces_deadlines();
   // A link does not reach across two submissions: the chain goes in one.
   if (length > 1 || timed) make_room(length + (timed ? 1 : 0));
   for (Request* r = head; r; r = r->link_next) {
@@ -288,7 +288,12 @@ void UringBackend::link_timeout(Request& r) {
   io_uring_sqe* sqe = get_sqe();
   io_uring_prep_link_timeout(sqe, &r.link_timeout, 0);
   io_uring_sqe_set_data64(sqe, kLinkTimeoutTag);
+  ++link_timeouts_;
 }
+
+// Since Linux 5.5, so any kernel that passed set-up (5.6's probe) has it; the
+// core's timer stands in otherwise.
+bool UringBackend::enforces_deadlines() const noexcept { return probe_.supports_opcode(IORING_OP_LINK_TIMEOUT); }
 
 void UringBackend::arm_wake() {
   io_uring_sqe* sqe = get_sqe();

@@ -48,6 +48,7 @@ class UringBackend final : public Backend {
 
   unsigned capacity() const noexcept override { return capacity_; }
   bool supports(Op op) const noexcept override { return probe_.supports(op); }
+  bool enforces_deadlines() const noexcept override;
   void start(Request* request) override;
   void flush() override;
   void reap(RequestQueue& done, std::chrono::nanoseconds timeout) override;
@@ -132,6 +133,7 @@ class UringBackend final : public Backend {
   bool buffers_registered_ = false;
 
   std::uint64_t enters_ = 0;
+  std::uint64_t link_timeouts_ = 0;
 };
 
 }  // namespace ringfile::detail

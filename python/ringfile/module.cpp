@@ -417,6 +417,21 @@ void bind_path_ops(py::class_<PyEngine, EnginePtr>& engine) {
       .def("statvfs", path_binding<FsStats>(Shape::FsStats, [](Engine& e, Path p, auto cb) {
              return fs::statvfs(e, p, std::move(cb));
            }))
+      .def("sendfile",
+           // os.sendfile(out_fd, in_fd, offset, count) as File::send_to on in_fd, borrowed
+           // for the op: every byte is sent (a full non-blocking socket is waited on in
+           // the engine) unless end of file or an error comes first.
+           [](PyEngine& self, int out_fd, int in_fd, std::int64_t offset, std::int64_t count) {
+             Result<ringfile::File> in = ringfile::File::adopt(self.engine(), in_fd, ringfile::File::Ownership::Borrowed);
+             if (!in) raise_os_error(in.error().value());
+             auto file = std::make_shared<ringfile::File>(std::move(*in));
+             auto op = std::make_shared<PendingOp>(Shape::Count);
+             return self.start<std::size_t>(op, [&](auto cb) {
+               // A negative count is above SSIZE_MAX as a size_t: EINVAL, as os.sendfile says.
+               file->send_to(out_fd, offset, static_cast<std::size_t>(count),
+                             [file, cb = std::move(cb)](Result<std::size_t> sent) mutable { cb(sent); });
+             });
+           })
       .def("read_file", path_binding<std::string>(Shape::Text, [](Engine& e, Path p, auto cb) {
              fs::read_file(e, p, std::move(cb));  // several ops in a row: no handle
            }))
@@ -481,6 +496,7 @@ PYBIND11_MODULE(_ringfile, m) {
         d["in_flight"] = s.in_flight;
         d["queued"] = s.queued;
         d["fast_path_reads"] = s.fast_path_reads;
+        d["fast_path_sends"] = s.fast_path_sends;
         d["cold_reads"] = s.cold_reads;
         d["kernel_enters"] = s.kernel_enters;
         return d;

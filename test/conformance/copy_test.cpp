@@ -1,10 +1,13 @@
 // File::copy_to and fs::copy_file on both engines: copy_file_range where the
-// kernel does it, reads and writes where it refuses, files whose size lies.
+// kernel does it, reads and writes where it refuses, files whose size lies,
+// FIFOs and pipes on either side.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "op_helpers.hpp"
 
@@ -206,6 +209,98 @@ TEST_P(CopyTest, AwaitableForms) {
   auto m = await_op(engine(), fs::copy_file(engine(), dir_.file("src"), dir_.file("again")));
   ASSERT_TRUE(m);
   EXPECT_EQ(read_plain(dir_.file("again")), data);
+}
+
+// --- FIFOs and pipes -------------------------------------------------------------
+// copy_file_range refuses them (EINVAL); the copy reads the stream to its end, in
+// order, at its stream position, and writes a stream the same way.
+
+// Reads `fd` (or the FIFO at a path, opened the blocking way) to end of file on a thread.
+class StreamReader {
+ public:
+  explicit StreamReader(int fd) : thread_([this, fd] { drain(fd); }) {}
+  explicit StreamReader(const std::string& fifo) : thread_([this, fifo] {
+    const int fd = ::open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) drain(fd);
+    if (fd >= 0) ::close(fd);
+  }) {}
+  std::string take() {
+    thread_.join();
+    return std::move(got_);
+  }
+
+ private:
+  void drain(int fd) {
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) got_.append(buf, static_cast<std::size_t>(n));
+  }
+  std::string got_;
+  std::thread thread_;
+};
+
+TEST_P(CopyTest, CopyFileReadsAFifoToItsEnd) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string data = random_bytes(3u << 20, 19);  // many pipe-fulls, written as the reader goes
+  std::thread writer = feed_fifo(fifo, data);
+  count_syscalls();
+  auto n = call<std::size_t>(engine(), [&](auto cb) { fs::copy_file(engine(), fifo, dir_.file("out"), std::move(cb)); });
+  writer.join();
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(read_plain(dir_.file("out")) == data);
+  EXPECT_EQ(detail::sys::calls(Call::copy_range), 0u) << "copy_file_range is for regular files only";
+}
+
+TEST_P(CopyTest, CopyToWritesIntoAFifo) {
+  const std::string data = random_bytes(1u << 20, 20);
+  write_plain(dir_.file("src"), data);
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  StreamReader reader(fifo);
+  auto s = open_sync(engine(), dir_.file("src"), O_RDONLY);
+  auto d = open_sync(engine(), fifo, O_WRONLY);  // waits for the reader, as open(2) does
+  ASSERT_TRUE(s && d);
+  src_ = std::move(*s);
+  dst_ = std::move(*d);
+  EXPECT_FALSE(dst_.seekable());
+  auto n = copy(4096, 0, kToEnd);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size() - 4096);
+  ASSERT_TRUE(close_sync(engine(), dst_));
+  EXPECT_TRUE(reader.take() == data.substr(4096));
+}
+
+// Adopted pipe ends on both sides, and a length that stops before the writer does.
+TEST_P(CopyTest, CopyToBetweenPipesStopsAtLengthOrEndOfFile) {
+  int in[2], out[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  auto s = File::adopt(engine(), in[0]);
+  auto d = File::adopt(engine(), out[1]);
+  ASSERT_TRUE(s && d);
+  src_ = std::move(*s);
+  dst_ = std::move(*d);
+  StreamReader reader(out[0]);
+  const std::string data = random_bytes(700001, 21);
+  std::thread writer([&] {
+    for (std::size_t done = 0; done < data.size();) {
+      const ssize_t n = ::write(in[1], data.data() + done, std::min<std::size_t>(data.size() - done, 10007));
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(in[1]);
+  });
+  auto first = copy(0, 0, 100000);
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(*first, 100000u);
+  auto rest = copy(0, 0, kToEnd);
+  writer.join();
+  ASSERT_TRUE(rest) << rest.error().message();
+  EXPECT_EQ(*rest, data.size() - 100000);
+  ASSERT_TRUE(close_sync(engine(), dst_));
+  EXPECT_TRUE(reader.take() == data);
+  ::close(out[0]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CopyTest, ::testing::ValuesIn(engines_under_test()), backend_name);

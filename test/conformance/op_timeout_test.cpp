@@ -10,6 +10,12 @@
 #include <string>
 
 #include "op_helpers.hpp"
+#include "ringfile_config.h"
+#if RINGFILE_HAVE_IO_URING
+#include <linux/io_uring.h>
+
+#include "uring/probe.hpp"
+#endif
 
 namespace ringfile::test {
 namespace {
@@ -29,6 +35,15 @@ class OpTimeoutTest : public EngineTest {
     auto f = open_sync(engine(), fifo_, O_RDWR);
     EXPECT_TRUE(f) << f.error().message();
     return f ? std::move(*f) : File{};
+  }
+  // Reads the FIFO with a deadline `timeout` away, and waits for the result.
+  Result<std::size_t> read_within(File& fifo, char* buf, std::size_t len, std::chrono::nanoseconds timeout) {
+    std::optional<Result<std::size_t>> got;
+    {
+      OpTimeout limit(engine(), timeout);
+      fifo.read(buf, len, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
+    }
+    return await(engine(), got);
   }
   std::string fifo_;
 };
@@ -53,12 +68,7 @@ TEST_P(OpTimeoutTest, AReadPastItsDeadlineNeverTouchesItsBufferAgain) {
   File fifo = open_fifo_rw();
   char buf[16];
   std::memset(buf, 'x', sizeof buf);
-  std::optional<Result<std::size_t>> got;
-  {
-    OpTimeout limit(engine(), 50ms);
-    fifo.read(buf, sizeof buf, kStreamOffset, [&](Result<std::size_t> r) { got.emplace(r); });
-  }
-  auto r = await(engine(), got);
+  auto r = read_within(fifo, buf, sizeof buf, 50ms);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::timed_out);
   EXPECT_EQ(engine().stats().timers_armed, 0u);
@@ -73,6 +83,32 @@ TEST_P(OpTimeoutTest, AReadPastItsDeadlineNeverTouchesItsBufferAgain) {
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(std::string(again, *n), "late");
   ::close(writer);
+}
+
+// Which mechanism enforced the deadline: on io_uring an IORING_OP_LINK_TIMEOUT
+// linked to the read, which the kernel fires (the core's timer never cancels it);
+// on the pool the core's timer, which interrupts the worker.
+TEST_P(OpTimeoutTest, TheRingEnforcesADeadlineWithALinkTimeoutAndThePoolWithTheTimer) {
+  const bool ring = GetParam() == Backend::IoUring;
+#if RINGFILE_HAVE_IO_URING
+  if (ring) {
+    auto probe = detail::probe_kernel();
+    ASSERT_TRUE(probe) << probe.error().message();
+    if (!probe->supports_opcode(IORING_OP_LINK_TIMEOUT)) {
+      GTEST_SKIP() << "this kernel's io_uring lacks IORING_OP_LINK_TIMEOUT: the core's timer stands in";
+    }
+  }
+#endif
+  File fifo = open_fifo_rw();
+  char buf[16];
+  const EngineStats before = engine().stats();
+  auto r = read_within(fifo, buf, sizeof buf, 50ms);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::timed_out);
+  const EngineStats after = engine().stats();
+  EXPECT_EQ(after.link_timeouts - before.link_timeouts, ring ? 1u : 0u);
+  EXPECT_EQ(after.timer_expiries - before.timer_expiries, ring ? 0u : 1u);
+  EXPECT_EQ(after.timers_armed, 0u);
 }
 
 TEST_P(OpTimeoutTest, AReadThatCompletesBeforeItsDeadlineIsUnaffected) {

@@ -2,6 +2,9 @@
 // waited out with POLLOUT, a closed peer as EPIPE (never SIGPIPE).
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +50,29 @@ class SendToTest : public SeamTest {
   Result<std::size_t> send(File& f, int fd, std::int64_t offset, std::size_t length) {
     return call<std::size_t>(engine(), [&](auto cb) { f.send_to(fd, offset, length, std::move(cb)); });
   }
+  // A socket pair whose sending end is non-blocking and receiving end blocking.
+  static void socket_pair(int s[2]) {
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s), 0);
+    ASSERT_EQ(::fcntl(s[1], F_SETFL, 0), 0);
+  }
+  // Reads s[1] from now on, waits for the send that sets `done`, hangs up, and
+  // checks that all of `data` arrived once.
+  void expect_delivered(std::optional<Result<std::size_t>>& done, int s[2], const std::string& data) {
+    Drain reader(s[1]);
+    auto n = await(engine(), done);
+    const std::string got = hang_up(s, reader);
+    ASSERT_TRUE(n) << n.error().message();
+    EXPECT_EQ(*n, data.size());
+    EXPECT_TRUE(got == data);
+  }
+  // Ends the sending side, closes both, and returns what the reader got.
+  static std::string hang_up(int s[2], Drain& reader) {
+    ::shutdown(s[0], SHUT_WR);
+    std::string got = reader.take();
+    ::close(s[0]);
+    ::close(s[1]);
+    return got;
+  }
 };
 
 TEST_P(SendToTest, SendsAFileToAPipe) {
@@ -75,10 +101,7 @@ TEST_P(SendToTest, StopsAtEndOfFileAndSendsARange) {
   auto to_end = send(f, s[0], 500, 1u << 20);
   ASSERT_TRUE(to_end) << to_end.error().message();
   EXPECT_EQ(*to_end, 500u);
-  ::shutdown(s[0], SHUT_WR);
-  EXPECT_TRUE(reader.take() == data.substr(100, 200) + data.substr(500));
-  ::close(s[0]);
-  ::close(s[1]);
+  EXPECT_TRUE(hang_up(s, reader) == data.substr(100, 200) + data.substr(500));
 }
 
 // The socket fills while nobody reads: the engine waits for POLLOUT (the op stays
@@ -87,25 +110,16 @@ TEST_P(SendToTest, AFullNonBlockingSocketIsWaitedOnNotSpunOn) {
   const std::string data = random_bytes(8u << 20, 23);
   File f = source(data);
   int s[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, s), 0);
-  const int reader_fd = s[1];
-  ASSERT_EQ(::fcntl(reader_fd, F_SETFL, 0), 0);  // the reader blocks; the sender does not
+  socket_pair(s);  // the reader blocks; the sender does not
   count_syscalls();
   std::optional<Result<std::size_t>> done;
   f.send_to(s[0], 0, data.size(), [&](Result<std::size_t> r) { done.emplace(r); });
   for (int i = 0; i < 20 && !done; ++i) (void)engine().wait(std::chrono::milliseconds(5));
   ASSERT_FALSE(done) << "8 MiB fit into a socket nobody reads";
   const std::uint64_t sends_while_full = detail::sys::calls(Call::splice) + detail::sys::calls(Call::sendfile);
-  Drain reader(reader_fd);
-  auto n = await(engine(), done);
-  ::shutdown(s[0], SHUT_WR);
-  ASSERT_TRUE(n) << n.error().message();
-  EXPECT_EQ(*n, data.size());
-  EXPECT_TRUE(reader.take() == data);
+  expect_delivered(done, s, data);
   // About 100 ms without a reader: a spinning sender would have made thousands of calls.
   EXPECT_LT(sends_while_full, 400u);
-  ::close(s[0]);
-  ::close(s[1]);
 }
 
 TEST_P(SendToTest, AClosedPeerIsEPIPENotSIGPIPE) {
@@ -208,6 +222,196 @@ TEST_P(SendToTest, AwaitableForm) {
   EXPECT_TRUE(reader.take() == data);
   ::close(p[0]);
 }
+
+// The cached-data fast path: sendfile on the owner thread when cachestat says the
+// range is cached and the out fd is O_NONBLOCK; the engine's route otherwise.
+class SendCachedTest : public SendToTest {
+ protected:
+  void SetUp() override {
+    SendToTest::SetUp();
+    if (IsSkipped()) return;
+    write_plain(dir_.file("probe"), "x");
+    const int fd = ::open(dir_.file("probe").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    const bool known = detail::sys::uncached_pages(fd, 0, 1) >= 0;
+    ::close(fd);
+    if (!known) GTEST_SKIP() << "cachestat(2) (Linux 6.5) is needed to know a range is cached";
+  }
+  void TearDown() override {
+    if (reader_) (void)hang_up();  // a test that stopped early: the reader must still end
+    SendToTest::TearDown();
+  }
+  std::uint64_t fast_sends() { return engine().stats().fast_path_sends; }
+  // A socket pair (see socket_pair) into s_, whose receiving end a Drain reads from now on.
+  void connect() {
+    socket_pair(s_);
+    reader_.emplace(s_[1]);
+  }
+  using SendToTest::hang_up;
+  std::string hang_up() {
+    std::string got = hang_up(s_, *reader_);
+    reader_.reset();
+    return got;
+  }
+
+  int s_[2] = {-1, -1};
+  std::optional<Drain> reader_;
+};
+
+TEST_P(SendCachedTest, CachedDataToANonBlockingSocketIsSentOnTheOwnerThread) {
+  const std::string data = random_bytes(4096, 41);
+  File f = source(data);  // just written: every page is cached
+  int s[2];
+  socket_pair(s);
+  const std::uint64_t enters = engine().stats().kernel_enters;
+  count_syscalls();
+  std::optional<Result<std::size_t>> done;
+  f.send_to(s[0], 0, data.size(), [&](Result<std::size_t> r) { done.emplace(r); });
+  EXPECT_FALSE(done) << "the callback ran inside send_to";
+  EXPECT_EQ(fast_sends(), 1u);
+  EXPECT_EQ(detail::sys::calls(Call::sendfile), 1u);
+  EXPECT_EQ(detail::sys::calls(Call::splice), 0u);
+  auto n = await(engine(), done);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_EQ(engine().stats().kernel_enters, enters) << "no worker or kernel hand-off for cached data";
+  Drain reader(s[1]);
+  EXPECT_TRUE(hang_up(s, reader) == data);
+}
+
+TEST_P(SendCachedTest, ColdDataIsSentByTheEngine) {
+  const std::string data = random_bytes(256u << 10, 42);
+  File f = source(data);
+  const int fd = ::open(dir_.file("src").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fdatasync(fd), 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  const std::int64_t uncached = detail::sys::uncached_pages(fd, 0, data.size());
+  ::close(fd);
+  if (uncached <= 0) GTEST_SKIP() << "POSIX_FADV_DONTNEED leaves this filesystem's pages cached (tmpfs?)";
+  connect();
+  auto n = send(f, s_[0], 0, data.size());
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_EQ(fast_sends(), 0u) << "uncached pages were read on the owner thread";
+  EXPECT_TRUE(hang_up() == data);
+}
+
+// Nobody reads yet: the owner's sendfile fills the socket and stops short; the
+// engine sends the rest once it drains, every byte once and in order.
+TEST_P(SendCachedTest, AShortOwnerSendGoesOnThroughTheEngine) {
+  const std::string data = random_bytes(1u << 20, 43);
+  File f = source(data);
+  int s[2];
+  socket_pair(s);
+  std::optional<Result<std::size_t>> done;
+  f.send_to(s[0], 0, data.size(), [&](Result<std::size_t> r) { done.emplace(r); });
+  int queued = 0;
+  ASSERT_EQ(::ioctl(s[1], FIONREAD, &queued), 0);
+  EXPECT_GT(queued, 0) << "the owner thread sent nothing";
+  EXPECT_LT(static_cast<std::size_t>(queued), data.size()) << "1 MiB fit into an unread socket";
+  EXPECT_EQ(fast_sends(), 1u);
+  expect_delivered(done, s, data);
+}
+
+// A range past the end of the file is clamped to it, not taken for uncached pages;
+// an offset at the end sends nothing.
+TEST_P(SendCachedTest, ARangePastTheEndIsSentToTheEnd) {
+  const std::string data = random_bytes(10000, 44);
+  File f = source(data);
+  connect();
+  auto n = send(f, s_[0], 3000, 1u << 30);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size() - 3000);
+  EXPECT_EQ(fast_sends(), 1u);
+  auto none = send(f, s_[0], static_cast<std::int64_t>(data.size()), 100);
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_EQ(*none, 0u);
+  EXPECT_TRUE(hang_up() == data.substr(3000));
+}
+
+// A blocking socket or pipe could hold the owner thread until the peer reads.
+TEST_P(SendCachedTest, ABlockingOutFdIsLeftToTheEngine) {
+  const std::string data = random_bytes(4096, 45);
+  File f = source(data);
+  int s[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Drain from_socket(s[1]);
+  Drain from_pipe(p[0]);
+  auto to_socket = send(f, s[0], 0, data.size());
+  auto to_pipe = send(f, p[1], 0, data.size());
+  ::shutdown(s[0], SHUT_WR);
+  ::close(p[1]);
+  ASSERT_TRUE(to_socket) << to_socket.error().message();
+  ASSERT_TRUE(to_pipe) << to_pipe.error().message();
+  EXPECT_EQ(fast_sends(), 0u);
+  EXPECT_TRUE(from_socket.take() == data);
+  EXPECT_TRUE(from_pipe.take() == data);
+  for (int fd : {s[0], s[1], p[0]}) ::close(fd);
+}
+
+// sendfile has no MSG_NOSIGNAL: on the calling thread, where SIGPIPE's default
+// action ends the program, a peer that is gone must still be EPIPE, with no
+// SIGPIPE left pending and the thread's signal mask as it was.
+TEST_P(SendCachedTest, AClosedPeerIsEPIPEOnTheOwnerThreadToo) {
+  struct sigaction old_action {};
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  ASSERT_EQ(::sigaction(SIGPIPE, &default_action, &old_action), 0);
+  const std::string data = random_bytes(4096, 47);
+  File f = source(data);
+  int s[2];
+  socket_pair(s);
+  ::close(s[1]);
+  count_syscalls();
+  auto n = send(f, s[0], 0, data.size());
+  ::close(s[0]);
+  ASSERT_FALSE(n);
+  EXPECT_TRUE(n.error() == std::errc::broken_pipe || n.error() == std::errc::connection_reset)
+      << n.error().message();
+  if (GetParam() == Backend::IoUring) {
+    EXPECT_EQ(detail::sys::calls(Call::sendfile), 1u) << "the owner thread did not try";
+  }
+  sigset_t pending;
+  ASSERT_EQ(::sigpending(&pending), 0);
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE));
+  sigset_t mask;
+  ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, nullptr, &mask), 0);
+  EXPECT_FALSE(sigismember(&mask, SIGPIPE));
+  ASSERT_EQ(::sigaction(SIGPIPE, &old_action, nullptr), 0);
+}
+
+// Residency unknown (no cachestat), a full socket (EAGAIN), or the fast path
+// turned off: the engine sends it all.
+TEST_P(SendCachedTest, WhenTheOwnerCannotSendTheEngineDoes) {
+  const std::string data = random_bytes(4096, 46);
+  File f = source(data);
+  connect();
+  detail::sys::inject(fault(Call::cachestat, 1, 1000, -ENOSYS));
+  auto unknown = send(f, s_[0], 0, data.size());
+  detail::sys::clear_faults();
+  ASSERT_TRUE(unknown) << unknown.error().message();
+  EXPECT_EQ(fast_sends(), 0u);
+  File g = source(data);  // a new file: the first one remembers cachestat's ENOSYS
+  detail::sys::inject(fault(Call::sendfile, 1, 1, -EAGAIN));
+  auto full = send(g, s_[0], 0, data.size());
+  ASSERT_TRUE(full) << full.error().message();
+  EXPECT_EQ(fast_sends(), 0u);
+  EngineOptions o = options();
+  o.cached_read_fast_path = false;
+  auto other = Engine::create(o);
+  ASSERT_TRUE(other) << other.error().message();
+  auto h = open_sync(*other, dir_.file("src"), O_RDONLY);
+  ASSERT_TRUE(h);
+  auto off = call<std::size_t>(*other, [&](auto cb) { h->send_to(s_[0], 0, data.size(), std::move(cb)); });
+  ASSERT_TRUE(off) << off.error().message();
+  EXPECT_EQ(other->stats().fast_path_sends, 0u);
+  EXPECT_TRUE(hang_up() == data + data + data);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SendCachedTest, ::testing::ValuesIn(engines_under_test()), backend_name);
 
 INSTANTIATE_TEST_SUITE_P(Engines, SendToTest, ::testing::ValuesIn(engines_under_test()), backend_name);
 

@@ -1,7 +1,10 @@
 // The example programs on real files: ringfile-cp's copy and ringfile-cat's output
 // must equal the input byte for byte, on both engines.
 
+#include <sys/stat.h>
+
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "example_runner.hpp"
@@ -70,6 +73,30 @@ TEST_P(ExamplesTest, CpCopiesProcAndSysFilesByteForByte) {
       EXPECT_EQ(copied, read_plain(path));
     }
   }
+}
+
+// Everything a writer sends through a FIFO, until it closes; and into a FIFO.
+TEST_P(ExamplesTest, CpCopiesFromAndIntoAFifo) {
+  const std::string fifo = dir_.file("fifo"), dst = dir_.file("dst");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string data = random_bytes(2u << 20, 7);
+  std::thread writer = feed_fifo(fifo, data);
+  ASSERT_EQ(run({cp_, engine_flag(GetParam()), fifo, dst}, dir_.file("out"), dir_.file("err")), 0)
+      << read_plain(dir_.file("err"));
+  writer.join();
+  EXPECT_TRUE(read_plain(dst) == data);
+
+  std::string got;
+  std::thread reader([&] {
+    const int fd = ::open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    char buf[65536];
+    for (ssize_t n; fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    if (fd >= 0) ::close(fd);
+  });
+  const int status = run({cp_, engine_flag(GetParam()), dst, fifo}, dir_.file("out"), dir_.file("err"));
+  reader.join();
+  ASSERT_EQ(status, 0) << read_plain(dir_.file("err"));
+  EXPECT_TRUE(got == data);
 }
 
 TEST_P(ExamplesTest, CpMissingSourceFails) {

@@ -1,12 +1,16 @@
 """ringfile.aio.os and ringfile.aio.os.path / ospath against os and os.path."""
+import asyncio
+import errno
 import os
 import pathlib
+import socket
 
 import pytest
 
 import ringfile.aio as aio
 import ringfile.aio.os
 import ringfile.aio.ospath
+from ringfile.aio._engine import engine_for
 
 
 def test_modules_have_aiofiles_names():
@@ -99,6 +103,83 @@ async def test_scandir_statvfs_getcwd_and_sendfile(tmp):
         os.close(src)
         os.close(dst)
     assert (tmp / "g").read_bytes() == b"payload"
+
+
+async def _receive_after(receive):
+    await asyncio.sleep(0.01)  # let the socket fill first
+    return await receive()
+
+
+async def test_sendfile_waits_out_a_full_non_blocking_socket_in_the_engine(tmp):
+    # os.sendfile on the executor would raise BlockingIOError once the socket fills.
+    data = os.urandom(4 << 20)
+    (tmp / "f").write_bytes(data)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    fd = os.open(tmp / "f", os.O_RDONLY)
+    loop = asyncio.get_running_loop()
+    engine = engine_for().engine
+    submitted = engine.stats()["submitted"]
+
+    async def receive():
+        got = bytearray()
+        while len(got) < len(data) - 1000:
+            chunk = await loop.sock_recv(b, 1 << 16)
+            if not chunk:
+                break
+            got += chunk
+        return bytes(got)
+
+    try:
+        sent, got = await asyncio.gather(aio.os.sendfile(a.fileno(), fd, 1000, len(data)), _receive_after(receive))
+        assert sent == len(data) - 1000  # stops at end of file
+        assert got == data[1000:]
+        assert engine.stats()["submitted"] > submitted, "sent on the executor, not through the engine"
+    finally:
+        os.close(fd)
+        a.close()
+        b.close()
+
+
+async def test_sendfile_of_cached_data_to_a_non_blocking_socket_is_done_at_once(tmp):
+    (tmp / "f").write_bytes(b"hot bytes" * 100)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    fd = os.open(tmp / "f", os.O_RDONLY)
+    engine = engine_for().engine
+    fast = engine.stats()["fast_path_sends"]
+    try:
+        assert await aio.os.sendfile(a.fileno(), fd, 0, 900) == 900
+        assert engine.stats()["fast_path_sends"] == fast + 1
+        assert b.recv(1000) == b"hot bytes" * 100
+    finally:
+        os.close(fd)
+        a.close()
+        b.close()
+
+
+async def test_sendfile_errors_and_offset_none_match_os(tmp):
+    (tmp / "f").write_bytes(b"0123456789")
+    a, b = socket.socketpair()
+    fd = os.open(tmp / "f", os.O_RDONLY)
+    try:
+        b.close()
+        with pytest.raises(BrokenPipeError):
+            await aio.os.sendfile(a.fileno(), fd, 0, 10)
+        with pytest.raises(OSError) as bad:
+            await aio.os.sendfile(a.fileno(), 10_000, 0, 10)
+        assert bad.value.errno == errno.EBADF
+        c, d = socket.socketpair()
+        os.lseek(fd, 4, os.SEEK_SET)
+        assert await aio.os.sendfile(c.fileno(), fd, None, 3) == 3  # from the position, which moves
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 7
+        assert d.recv(10) == b"456"
+        c.close()
+        d.close()
+    finally:
+        os.close(fd)
+        a.close()
 
 
 async def test_path_predicates_match_os_path(tmp):

@@ -201,4 +201,17 @@ async def renames(old, new, *, loop=None, executor=None):
 scandir = wrap(os.scandir)
 getcwd = wrap(os.getcwd)
 if hasattr(os, "sendfile"):
-    sendfile = wrap(os.sendfile)
+    _threaded_sendfile = wrap(os.sendfile)
+
+    @wraps(os.sendfile)
+    async def sendfile(out_fd, in_fd, offset, count, *, loop=None, executor=None, **kwargs):
+        """os.sendfile through the engine (File::send_to): cached data to a non-blocking
+        socket goes at once, the rest without a thread per call. It returns once `count`
+        bytes are sent, the file ends, or an error comes: a full non-blocking socket
+        (asyncio's are) is waited on inside the engine instead of raising
+        BlockingIOError. offset=None (the descriptor's own position, which os.sendfile
+        moves) runs os.sendfile on the executor, as aiofiles does."""
+        if offset is None or kwargs:
+            return await _threaded_sendfile(out_fd, in_fd, offset, count, loop=loop, executor=executor, **kwargs)
+        le = engine_for(loop)
+        return await le.result(le.engine.sendfile(out_fd, in_fd, offset, count))
