@@ -118,11 +118,15 @@ Result<std::size_t> EngineCore::poll() {
   router_.reap(done, std::chrono::nanoseconds(0));
   expire_deadlines();
   // An epoll-driven caller sleeps after this: ops its callbacks started must be
-  // with the kernel or the workers by then, also when a callback threw.
+  // with the kernel or the workers by then, also when a callback threw, and
+  // completions they produced at once (a cached read on the fast path) wait for
+  // the next poll(), so event_fd() must say so.
   struct SubmitAfter {
     EngineCore& core;
     ~SubmitAfter() {
-      if (!core.destroy_requested_) (void)core.flush();
+      if (core.destroy_requested_) return;
+      (void)core.flush();
+      if (!core.ready_.empty()) core.router_.primary().wake();
     }
   } submit_after{*this};
   return deliver_ready(done);

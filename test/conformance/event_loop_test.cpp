@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,43 @@ TEST_P(EventLoop, OpsStartedFromHandlersRunWithoutSubmit) {
   ::close(ep);
   ::close(socket_like[0]);
   ::close(socket_like[1]);
+}
+
+// A callback inside poll() that starts a read of cached data gets its result at
+// once (the fast path), but delivered by the next poll(): event_fd() must fire for
+// it, or a loop that sleeps on it never sees the chain go on.
+TEST_P(EventLoop, FastPathCompletionsStartedInsidePollWakeTheLoop) {
+  const std::string path = dir_.file("cached");
+  const std::string data = random_bytes(16 * 4096, 9);
+  write_plain(path, data);
+  auto file = open_sync(engine(), path, O_RDONLY);
+  ASSERT_TRUE(file);
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  ASSERT_GE(ep, 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, engine().event_fd(), &ev), 0);
+
+  std::string back(data.size(), '\0');
+  int reads = 0;
+  std::function<void()> read_next = [&] {
+    const std::size_t at = static_cast<std::size_t>(reads) * 4096;
+    file->read(back.data() + at, 4096, static_cast<std::int64_t>(at), [&](Result<std::size_t> r) {
+      ASSERT_TRUE(r && *r == 4096);
+      if (++reads < 16) read_next();
+    });
+  };
+  read_next();
+  while (reads < 16) {
+    int n;
+    do n = ::epoll_wait(ep, &ev, 1, 10000);
+    while (n < 0 && errno == EINTR);
+    ASSERT_EQ(n, 1) << "a completion waits for poll() after " << reads << " reads and event_fd() is quiet";
+    ASSERT_TRUE(engine().poll());
+  }
+  EXPECT_EQ(back, data);
+  EXPECT_GT(engine().stats().fast_path_reads, 0u);
+  ::close(ep);
 }
 
 // A deadline passing is work for poll(): a loop that only sleeps on event_fd()
