@@ -171,7 +171,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fstype=$(stat -f -c %T "$work")
+fstype=$(df --output=fstype "$work" | tail -n 1)
 [ "$fstype" != tmpfs ] || say "warning: $work is on tmpfs: POSIX_FADV_DONTNEED drops nothing there, the cold mix is not cold (use --dir)"
 
 say "generating the tree in $www ($cold_files cold files)"
