@@ -342,6 +342,12 @@ for s in "${server_list[@]}"; do
   done
   say "$s: port ${port[$s]}, bodies checked"
 done
+# What ringfile-serve says of itself on stderr (its threads and engine), for the report.
+engines=""
+for s in ringfile-io_uring ringfile-threadpool; do
+  [ -f "$work/$s/stderr" ] || continue
+  engines+="$s: $(grep -m 1 'engine' "$work/$s/stderr" || echo '(nothing on stderr)')"$'\n'
+done
 
 # ---------------------------------------------------------------- runs
 results=$work/results.jsonl
@@ -394,12 +400,12 @@ nginx_version=$("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')
 wrk_version=$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }' || true)
 export SB_KERNEL SB_CPUS SB_CPU_MODEL SB_NGINX SB_WRK SB_SERVER SB_SERVER_COMMIT SB_WORKERS \
   SB_CONNECTIONS SB_DURATION SB_WRK_THREADS SB_ROUNDS SB_FS SB_COLD SB_HOT_MIX SB_HOT_PCT \
-  SB_SERVERS SB_WORKLOADS
+  SB_SERVERS SB_WORKLOADS SB_ENGINES
 SB_KERNEL=$(uname -r) SB_CPUS=$(nproc) SB_CPU_MODEL=$cpu_model SB_NGINX=$nginx_version
 SB_WRK=$wrk_version SB_SERVER=$server SB_SERVER_COMMIT=$server_commit SB_WORKERS=$workers
 SB_CONNECTIONS=$connections SB_DURATION=$duration SB_WRK_THREADS=$wrk_threads SB_ROUNDS=$rounds
 SB_FS=$fstype SB_COLD=$cold_files SB_HOT_MIX=$hot_mix_files SB_HOT_PCT=$hot_mix_pct
-SB_SERVERS=$servers SB_WORKLOADS=$workloads
+SB_SERVERS=$servers SB_WORKLOADS=$workloads SB_ENGINES=$engines
 # With the JSON on stdout (--json -), the tables go to stderr.
 python3 - "$results" "$json" <<'EOF'
 import json, os, statistics, sys
@@ -415,6 +421,7 @@ setup = {
     "rounds": int(env["SB_ROUNDS"]), "tree_fs": env["SB_FS"], "cold_files": int(env["SB_COLD"]),
     "hot_mix_files": int(env["SB_HOT_MIX"]), "hot_mix_pct": int(env["SB_HOT_PCT"]),
     "file_size_mix": 65536, "pinning": "none (wrk and the servers share the CPUs)",
+    "ringfile_serve_says": env["SB_ENGINES"].splitlines(),
 }
 servers = env["SB_SERVERS"].split(",")
 workloads = env["SB_WORKLOADS"].split(",")
@@ -441,7 +448,9 @@ for w in workloads:
             "requests_per_s": statistics.median(rps), "mib_per_s": statistics.median(mib),
             "p50_ms": statistics.median(r["wrk"]["p50_us"] for r in mine) / 1e3,
             "p99_ms": statistics.median(r["wrk"]["p99_us"] for r in mine) / 1e3,
-            "rounds_requests_per_s": rps, "errors": errors,
+            "rounds_requests_per_s": rps,
+            "spread_pct": 100 * (max(rps) - min(rps)) / 2 / statistics.median(rps),
+            "errors": errors,
             "errors_total": sum(errors.values()),
             "cold_requests_max": max(cold),
             "cold_resident_before_max": max((r["cold_resident_before"] or 0) for r in mine),
@@ -459,21 +468,22 @@ out.append("setup: %d CPU(s) (%s), kernel %s, %s, wrk %s; tree on %s; no pinning
                                        setup["wrk"], setup["tree_fs"], ))
 if setup["ringfile_serve"]:
     out.append("ringfile-serve: %s (checkout at %s)" % (setup["ringfile_serve"], setup["ringfile_serve_commit"]))
+    out.extend("  " + line for line in setup["ringfile_serve_says"])
 out.append("%d worker(s) per server; wrk -t %d -c %d -d %ds --latency, %d round(s) interleaved, medians; "
-           "MiB/s counts response bytes with headers; ratios are against the nginx with more req/s "
+           "+- is half the range of the rounds' req/s; MiB/s counts response bytes with headers; ratios are against the nginx with more req/s "
            "(req/s) and the one with the lower p99 (p99)"
            % (setup["workers"], setup["wrk_threads"], setup["connections"], setup["duration_s"], setup["rounds"]))
 for w in workloads:
     out.append("")
     out.append(titles[w])
-    out.append("%-20s %10s %9s %9s %9s %12s %10s  %s" % ("server", "req/s", "MiB/s", "p50 ms", "p99 ms",
-                                                        "req/s ratio", "p99 ratio", "errors"))
+    out.append("%-20s %10s %5s %9s %9s %9s %12s %10s  %s" % ("server", "req/s", "+-", "MiB/s", "p50 ms",
+                                                            "p99 ms", "req/s ratio", "p99 ratio", "errors"))
     for s, row in summary[w].items():
         fmt = lambda v: "-" if v is None else "%.2fx" % v
         flag = "" if row["errors_total"] == 0 else "%d  <- NOT VALID: %s" % (
             row["errors_total"], ", ".join("%s %d" % kv for kv in row["errors"].items() if kv[1]))
-        out.append("%-20s %10.0f %9.1f %9.2f %9.2f %12s %10s  %s" % (
-            s, row["requests_per_s"], row["mib_per_s"], row["p50_ms"], row["p99_ms"],
+        out.append("%-20s %10.0f %4.0f%% %9.1f %9.2f %9.2f %12s %10s  %s" % (
+            s, row["requests_per_s"], row["spread_pct"], row["mib_per_s"], row["p50_ms"], row["p99_ms"],
             fmt(row["rps_vs_best_nginx"]), fmt(row["p99_vs_best_nginx"]), flag or "0"))
     if w == "cold-mix" and summary[w]:
         worst = max(r["cold_requests_max"] for r in summary[w].values())
