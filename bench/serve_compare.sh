@@ -130,7 +130,8 @@ if [ "$build" = 1 ]; then
   ninja -C "$builddir" >"$builddir/serve-compare-build.log" 2>&1 ||
     { tail -n 40 "$builddir/serve-compare-build.log" >&2; die "the build failed (log: $builddir/serve-compare-build.log)"; }
   server=$builddir/examples/ringfile-serve
-  [ -x "$server" ] || die "the build made no $server (is libhttp-parser-dev installed?)"
+  [ -x "$server" ] ||
+    die "the build made no $server (is libhttp-parser-dev installed?); --servers nginx-sendfile,nginx-aio runs nginx alone"
 fi
 if [ "$want_ringfile" = 1 ]; then
   [ -x "$server" ] || die "ringfile-serve not found at '$server' (--server PATH)"
