@@ -258,7 +258,22 @@ cat "$work/report.lua" >>"$work/mix.lua"
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-declare -A port
+declare -A port server_pid
+
+# CPU time (user + system, clock ticks) of a server: the process and its
+# children (nginx's workers; threads are counted in their process).
+cpu_ticks() {
+  local pid=$1 child total=0 stat
+  local -a children fields
+  read -r -a children <<<"$(ps -o pid= --ppid "$pid" | tr '\n' ' ')"
+  for child in "$pid" "${children[@]}"; do
+    stat=$(cat "/proc/$child/stat" 2>/dev/null) || continue
+    # utime and stime are fields 14 and 15; field 3 is the first after the ") " that ends the name.
+    read -r -a fields <<<"${stat##*) }"
+    total=$((total + fields[11] + fields[12]))
+  done
+  echo "$total"
+}
 
 start_nginx() {  # name aio(0|1)
   local name=$1 aio=$2 prefix=$work/$1 attempt p
@@ -292,7 +307,7 @@ start_nginx() {  # name aio(0|1)
     local i
     for ((i = 0; i < 100; i++)); do
       if ! kill -0 "$pid" 2>/dev/null; then break; fi
-      if curl -s -o /dev/null "http://127.0.0.1:$p/"; then port[$name]=$p; return 0; fi
+      if curl -s -o /dev/null "http://127.0.0.1:$p/"; then port[$name]=$p; server_pid[$name]=$pid; return 0; fi
       sleep 0.1
     done
     stop_pid "$pid"
@@ -313,6 +328,7 @@ start_ringfile() {  # name engine
     line=$(head -n 1 "$dir/stdout" 2>/dev/null || true)
     if [[ $line =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]]; then
       port[$name]=${BASH_REMATCH[1]}
+      server_pid[$name]=$pid
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -352,6 +368,7 @@ done
 
 # ---------------------------------------------------------------- runs
 results=$work/results.jsonl
+clk_tck=$(getconf CLK_TCK)
 : >"$results"
 run_wrk() {  # server workload round
   local s=$1 w=$2 r=$3 out=$work/wrk.$1.$2.$3 residency=null url
@@ -366,14 +383,18 @@ run_wrk() {  # server workload round
       residency=$(drop_cold)
       args+=(-s "$work/mix.lua" "$url" -- "$hot_mix_files" "$cold_files" "$hot_mix_pct" "$wrk_threads") ;;
   esac
+  local ticks_before ticks_after
+  ticks_before=$(cpu_ticks "${server_pid[$s]}")
   wrk "${args[@]}" >"$out" 2>&1 &
   wrk_pid=$!
   wait "$wrk_pid" || { cat "$out" >&2; die "wrk failed against $s"; }
   wrk_pid=""
+  ticks_after=$(cpu_ticks "${server_pid[$s]}")
   local line
   line=$(grep '^RESULT ' "$out" | head -n 1) || { cat "$out" >&2; die "no result from wrk against $s"; }
-  printf '{"server": "%s", "workload": "%s", "round": %d, "cold_resident_before": %s, "wrk": %s}\n' \
-    "$s" "$w" "$r" "$residency" "${line#RESULT }" >>"$results"
+  printf '{"server": "%s", "workload": "%s", "round": %d, "cold_resident_before": %s, "server_cpu_s": %s, "wrk": %s}\n' \
+    "$s" "$w" "$r" "$residency" "$(awk -v t=$((ticks_after - ticks_before)) -v hz="$clk_tck" 'BEGIN { print t / hz }')" \
+    "${line#RESULT }" >>"$results"
   # Any server that died under load makes the run worthless.
   local pid
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || die "a server (pid $pid) exited during the run against $s"; done
@@ -433,6 +454,7 @@ titles = {"hot-4k": "hot 4 KiB file", "hot-64k": "hot 64 KiB file", "hot-1m": "h
 
 body_size = {"hot-4k": 4096, "hot-64k": 65536, "hot-1m": 1 << 20, "cold-mix": 65536}
 runs = [json.loads(line) for line in open(results_path)]
+median_or_none = lambda values: statistics.median(values) if values else None
 for r in runs:
     # Fewer bytes than requests x body size: some responses came without their body.
     r["short_bodies"] = int(r["wrk"]["bytes"] < r["wrk"]["requests"] * body_size[r["workload"]])
@@ -454,6 +476,8 @@ for w in workloads:
             "requests_per_s": statistics.median(rps), "mib_per_s": statistics.median(mib),
             "p50_ms": statistics.median(r["wrk"]["p50_us"] for r in mine) / 1e3,
             "p99_ms": statistics.median(r["wrk"]["p99_us"] for r in mine) / 1e3,
+            "server_cpu_us_per_request": median_or_none(
+                [1e6 * r["server_cpu_s"] / r["wrk"]["requests"] for r in mine if r["wrk"]["requests"]]),
             "rounds_requests_per_s": rps,
             "spread_pct": 100 * (max(rps) - min(rps)) / 2 / statistics.median(rps),
             "errors": errors,
@@ -476,20 +500,23 @@ if setup["ringfile_serve"]:
     out.append("ringfile-serve: %s (checkout at %s)" % (setup["ringfile_serve"], setup["ringfile_serve_commit"]))
     out.extend("  " + line for line in setup["ringfile_serve_says"])
 out.append("%d worker(s) per server; wrk -t %d -c %d -d %ds --latency, %d round(s) interleaved, medians; "
-           "+- is half the range of the rounds' req/s; MiB/s counts response bytes with headers; ratios are against the nginx with more req/s "
+           "+- is half the range of the rounds' req/s; CPU us is the server's CPU time (user + system, all its "
+           "processes and threads) per request; MiB/s counts response bytes with headers; ratios are against the nginx with more req/s "
            "(req/s) and the one with the lower p99 (p99)"
            % (setup["workers"], setup["wrk_threads"], setup["connections"], setup["duration_s"], setup["rounds"]))
 for w in workloads:
     out.append("")
     out.append(titles[w])
-    out.append("%-20s %10s %5s %9s %9s %9s %12s %10s  %s" % ("server", "req/s", "+-", "MiB/s", "p50 ms",
-                                                            "p99 ms", "req/s ratio", "p99 ratio", "errors"))
+    out.append("%-20s %10s %5s %9s %9s %9s %8s %12s %10s  %s" % (
+        "server", "req/s", "+-", "MiB/s", "p50 ms", "p99 ms", "CPU us", "req/s ratio", "p99 ratio", "errors"))
     for s, row in summary[w].items():
         fmt = lambda v: "-" if v is None else "%.2fx" % v
         flag = "" if row["errors_total"] == 0 else "%d  <- NOT VALID: %s" % (
             row["errors_total"], ", ".join("%s %d" % kv for kv in row["errors"].items() if kv[1]))
-        out.append("%-20s %10.0f %4.0f%% %9.1f %9.2f %9.2f %12s %10s  %s" % (
+        cpu = row["server_cpu_us_per_request"]
+        out.append("%-20s %10.0f %4.0f%% %9.1f %9.2f %9.2f %8s %12s %10s  %s" % (
             s, row["requests_per_s"], row["spread_pct"], row["mib_per_s"], row["p50_ms"], row["p99_ms"],
+            "-" if cpu is None else "%.1f" % cpu,
             fmt(row["rps_vs_best_nginx"]), fmt(row["p99_vs_best_nginx"]), flag or "0"))
     if w == "cold-mix" and summary[w]:
         worst = max(r["cold_requests_max"] for r in summary[w].values())
