@@ -95,7 +95,7 @@ for w in "${workload_list[@]}"; do
 done
 
 # ---------------------------------------------------------------- what it needs
-need_packages=(nginx wrk curl python3 util-linux)
+need_packages=(nginx wrk curl python3 procps util-linux)
 build=0
 if [ "$want_ringfile" = 1 ] && [ -z "$server" ]; then
   build=1
@@ -119,6 +119,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$nginx_bin" ] || die "nginx not found"
+python=/usr/bin/python3   # Debian's, whatever else PATH holds
+[ -x "$python" ] || python=$(command -v python3) || die "python3 not found"
 
 if [ "$build" = 1 ]; then
   builddir=$repo/build-serve-bench
@@ -176,7 +178,7 @@ fstype=$(df --output=fstype "$work" | tail -n 1)
 [ "$fstype" != tmpfs ] || say "warning: $work is on tmpfs: POSIX_FADV_DONTNEED drops nothing there, the cold mix is not cold (use --dir)"
 
 say "generating the tree in $www ($cold_files cold files)"
-python3 - "$www" "$hot_mix_files" "$cold_files" <<'EOF'
+"$python" - "$www" "$hot_mix_files" "$cold_files" <<'EOF'
 import os, sys
 www, hot_n, cold_n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for d in ("hot", "mix/hot", "mix/cold"):
@@ -195,7 +197,7 @@ EOF
 
 warm() { find "$@" -type f -print0 | xargs -0 cat >/dev/null; }
 drop_cold() {  # drops the cold files' pages; prints the fraction still resident
-  python3 - "$www/mix/cold" <<'EOF'
+  "$python" - "$www/mix/cold" <<'EOF'
 import os, sys
 with os.scandir(sys.argv[1]) as entries:
     for e in entries:
@@ -256,7 +258,7 @@ cat "$work/report.lua" >>"$work/mix.lua"
 
 # ---------------------------------------------------------------- servers
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 declare -A port server_pid
 
@@ -429,7 +431,7 @@ SB_CONNECTIONS=$connections SB_DURATION=$duration SB_WRK_THREADS=$wrk_threads SB
 SB_FS=$fstype SB_COLD=$cold_files SB_HOT_MIX=$hot_mix_files SB_HOT_PCT=$hot_mix_pct
 SB_SERVERS=$servers SB_WORKLOADS=$workloads SB_ENGINES=$engines
 # With the JSON on stdout (--json -), the tables go to stderr.
-python3 - "$results" "$json" <<'EOF'
+"$python" - "$results" "$json" <<'EOF'
 import json, os, statistics, sys
 
 results_path, json_path = sys.argv[1], sys.argv[2]
