@@ -8,7 +8,7 @@
 #
 #   bench/serve_compare.sh [--workers 1] [--connections 64] [--duration 5] [--wrk-threads 2]
 #                          [--rounds 3] [--quick] [--json [FILE|-]] [--server PATH]
-#                          [--servers LIST] [--workloads LIST] [--cold-files 20000]
+#                          [--servers LIST] [--workloads LIST] [--cold-files 40000]
 #                          [--dir DIR] [--no-install] [--keep]
 #
 # Servers (--servers, comma-separated, default all): ringfile-io_uring,
@@ -37,7 +37,7 @@ connections=64
 duration=5
 wrk_threads=2
 rounds=3
-cold_files=20000
+cold_files=40000
 hot_mix_files=200
 hot_mix_pct=90
 server=${RINGFILE_SERVE:-}
