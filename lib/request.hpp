@@ -283,6 +283,7 @@ struct RequestState {
   // io_uring: a FIFO its non-blocking open gave, kept open while the pool repeats
   // the open the blocking way open(2) does; closed when that completes.
   int fifo_placeholder = -1;
+  Op placeholder_op = Op::Nop;  // the open (Open or OpenAt2) the pool repeats
   std::size_t done = 0;       // bytes moved by earlier rounds of this op
   std::uint64_t serial = 0;   // 0 when free: a stale OpHandle no longer matches
   // A per-op deadline (OpTimeout), or the epoch for none. Past it the op completes

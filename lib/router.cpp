@@ -133,17 +133,20 @@ bool Router::rerouted(Request* r) {
   return true;
 }
 
-// io_uring opens without blocking first (O_NONBLOCK), which on a FIFO is not what
-// open(2) does: a write open with no reader fails with ENXIO instead of waiting,
-// and a read open with no writer succeeds at once, so the first read sees end of
-// file. The pool engine blocks as open(2) does, and so must this one: a write
-// open is repeated on the pool, the blocking way. A read open keeps its
-// descriptor while a worker opens the blocking way, which returns once a writer
-// is there (at once when one already is); data or a hang-up already waiting on
-// the kept descriptor means a writer came and went, so that descriptor is the result.
+// io_uring opens without blocking first (O_NONBLOCK), IORING_OP_OPENAT and
+// IORING_OP_OPENAT2 alike, which on a FIFO is not what open(2) does: a write open
+// with no reader fails with ENXIO instead of waiting, and a read open with no
+// writer succeeds at once, so the first read sees end of file. The pool engine
+// blocks as open(2) does, and so must this one: a write open is repeated on the
+// pool, the blocking way. A read open keeps its descriptor while a worker repeats
+// the same open (openat2 with the same resolve flags) the blocking way, which
+// returns once a writer is there (at once when one already is); data or a hang-up
+// already waiting on the kept descriptor means a writer came and went, so that
+// descriptor is the result.
 bool Router::reopen_blocking(Request& r) {
   const OpArgs& a = r.args;
-  if (primary_is_pool_ || a.op != Op::Open || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
+  const bool opens = a.op == Op::Open || a.op == Op::OpenAt2;
+  if (primary_is_pool_ || !opens || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
     return false;
   }
   if (r.res == -ENXIO) return (a.flags & O_ACCMODE) != O_RDONLY;
@@ -152,13 +155,15 @@ bool Router::reopen_blocking(Request& r) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
   r.fifo_placeholder = fd;
-  r.args.op = Op::Call;  // back to Op::Open in take_pool()
+  r.placeholder_op = a.op;
+  r.args.op = Op::Call;  // back to the open in close_placeholder()
   r.set_work([req = &r, fd]() -> std::int64_t {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 0) > 0) return fd;
-    const OpArgs& open = req->args;
+    OpArgs open = req->args;
+    open.op = req->placeholder_op;
     for (;;) {
-      const int opened = sys::openat(open.fd, open.path, open.flags, static_cast<mode_t>(open.mode));
+      const std::int64_t opened = run_blocking(open);
       if (opened != -EINTR || req->cancelled.load(std::memory_order_relaxed)) return opened;
     }
   });
@@ -205,7 +210,7 @@ void Router::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
 // it kept is the result, or closed when the wait failed.
 void Router::close_placeholder(Request& r) noexcept {
   if (r.fifo_placeholder < 0) return;
-  r.args.op = Op::Open;
+  r.args.op = r.placeholder_op;
   r.args.work->reset();
   r.args.work = nullptr;
   const int fd = std::exchange(r.fifo_placeholder, -1);

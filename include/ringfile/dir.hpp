@@ -67,6 +67,8 @@ class RINGFILE_API Dir {
 // time with O_NOFOLLOW|O_DIRECTORY, refusing every `..` and absolute symlink
 // (EXDEV), so that walk is stricter than the kernel. EINVAL for an empty path,
 // EBADF when `dir` is not open. The Dir must stay open until the callback runs.
+// A FIFO's open waits for its partner as open(2) does, on both engines, and an
+// OpTimeout ends that wait with ETIMEDOUT.
 RINGFILE_API OpHandle open_at(Dir& dir, std::string_view relative_path, int flags, mode_t mode, Resolve resolve,
                               OpenCallback callback);
 inline auto open_at(Dir& dir, std::string_view relative_path, int flags, mode_t mode, Resolve resolve) {

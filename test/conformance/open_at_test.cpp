@@ -3,15 +3,20 @@
 // (ENOSYS injected through the seam).
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
+#include <thread>
 
 #include "op_helpers.hpp"
 
 namespace ringfile::test {
 namespace {
 
+using namespace std::chrono_literals;
 using detail::sys::Call;
 
 enum class Path { Openat2, Walk };
@@ -54,6 +59,29 @@ class OpenAtTest : public ::testing::TestWithParam<std::tuple<Backend, Path>> {
     auto n = read_sync(engine(), f, buf, sizeof buf, 0);
     EXPECT_TRUE(n);
     return n ? std::string(buf, *n) : std::string();
+  }
+  // Starts open_at of root/fifo, and checks that it waits, as open(2) does, until
+  // `partner` opens the other end; returns the open's result.
+  Result<File> open_fifo_with_partner(Dir& root, int flags, const std::function<void()>& partner) {
+    std::optional<Result<File>> opened;
+    open_at(root, "fifo", flags, 0, Resolve::Beneath, [&](Result<File> f) { opened.emplace(std::move(f)); });
+    EXPECT_TRUE(engine().submit());
+    const auto until = std::chrono::steady_clock::now() + 20ms;
+    while (!opened && std::chrono::steady_clock::now() < until) (void)engine().wait(5ms);
+    EXPECT_FALSE(opened.has_value()) << "opened before the other end of the FIFO was";
+    partner();
+    return await(engine(), opened);
+  }
+  // Reads a stream to its end.
+  std::string drain(File& f) {
+    std::string all;
+    char buf[64 * 1024];
+    for (;;) {
+      auto n = read_sync(engine(), f, buf, sizeof buf, kStreamOffset);
+      EXPECT_TRUE(n) << n.error().message();
+      if (!n || *n == 0) return all;
+      all.append(buf, *n);
+    }
   }
   ::testing::AssertionResult fails_with(Dir& dir, const std::string& path, Resolve resolve, int err) {
     auto f = open_in(dir, path, resolve);
@@ -170,6 +198,80 @@ TEST_P(OpenAtTest, AwaitableForms) {
   auto f = await_op(engine(), open_at(*root, "sub/file", O_RDONLY, 0, Resolve::Beneath));
   ASSERT_TRUE(f) << f.error().message();
   EXPECT_EQ(content(*f), "inside");
+}
+
+// A FIFO opened for reading waits for its writer on both engines, as open(2)
+// does: io_uring opens it the non-blocking way first, which must not show.
+TEST_P(OpenAtTest, AFifoOpenedForReadingWaitsForItsWriter) {
+  ASSERT_EQ(::mkfifo((root_ + "/fifo").c_str(), 0600), 0);
+  Dir root = open_dir(root_);
+  const std::string data = random_bytes(200 * 1024, 5);
+  std::thread writer;
+  auto f = open_fifo_with_partner(root, O_RDONLY, [&] { writer = feed_fifo(root_ + "/fifo", data); });
+  ASSERT_TRUE(f) << f.error().message();
+  const std::string got = drain(*f);
+  writer.join();
+  EXPECT_EQ(got.size(), data.size());
+  EXPECT_TRUE(got == data);
+}
+
+TEST_P(OpenAtTest, AWriterThatComesBeforeTheDeadlineGivesAWorkingFile) {
+  ASSERT_EQ(::mkfifo((root_ + "/fifo").c_str(), 0600), 0);
+  Dir root = open_dir(root_);
+  std::thread writer;
+  Result<File> f = errno_code(EINVAL);
+  {
+    OpTimeout limit(engine(), 10s);
+    f = open_fifo_with_partner(root, O_RDONLY, [&] { writer = feed_fifo(root_ + "/fifo", "in time"); });
+  }
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(drain(*f), "in time");
+  writer.join();
+  EXPECT_EQ(engine().stats().timers_armed, 0u);
+}
+
+TEST_P(OpenAtTest, AFifoThatNeverGetsAPartnerTimesOut) {
+  ASSERT_EQ(::mkfifo((root_ + "/fifo").c_str(), 0600), 0);
+  Dir root = open_dir(root_);
+  const int fds = open_fds();
+  for (int flags : {O_RDONLY, O_WRONLY}) {
+    std::optional<Result<File>> opened;
+    {
+      OpTimeout limit(engine(), 50ms);
+      open_at(root, "fifo", flags, 0, Resolve::Beneath, [&](Result<File> f) { opened.emplace(std::move(f)); });
+    }
+    auto f = await(engine(), opened);
+    ASSERT_FALSE(f) << (flags == O_RDONLY ? "a read open" : "a write open") << " returned without a partner";
+    EXPECT_EQ(f.error(), std::errc::timed_out);
+  }
+  EXPECT_EQ(engine().stats().timers_armed, 0u);
+  EXPECT_EQ(open_fds(), fds) << "a descriptor of a timed-out open was kept";
+  // The engine goes on: the next open_at has no deadline and works.
+  auto plain = open_in(root, "sub/file", Resolve::Beneath);
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_EQ(content(*plain), "inside");
+}
+
+TEST_P(OpenAtTest, AFifoOpenedForWritingWaitsForAReader) {
+  ASSERT_EQ(::mkfifo((root_ + "/fifo").c_str(), 0600), 0);
+  Dir root = open_dir(root_);
+  // O_NONBLOCK with no reader: ENXIO, as open(2) says.
+  auto refused = open_in(root, "fifo", Resolve::Beneath, O_WRONLY | O_NONBLOCK);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), std::errc::no_such_device_or_address);
+
+  int reader = -1;
+  auto f = open_fifo_with_partner(root, O_WRONLY, [&] {
+    reader = ::open((root_ + "/fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  });
+  ASSERT_GE(reader, 0);
+  ASSERT_TRUE(f) << "blocks until a reader comes, then opens: " << f.error().message();
+  auto w = write_sync(engine(), *f, "hello", 5, kStreamOffset);
+  ASSERT_TRUE(w) << w.error().message();
+  char buf[8] = {};
+  EXPECT_EQ(::read(reader, buf, sizeof buf), 5);
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  ::close(reader);
 }
 
 std::string name(const ::testing::TestParamInfo<std::tuple<Backend, Path>>& info) {
