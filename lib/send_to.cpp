@@ -4,8 +4,9 @@
 // IORING_OP_SPLICE): sendfile(2) on a pool worker. A full non-blocking socket is
 // waited for with POLLOUT inside the engine; SIGPIPE never reaches the program
 // (io_uring's workers and the pool's block it), so a closed peer is EPIPE.
-// Cached data to a non-blocking descriptor goes first with sendfile on the owner
-// thread (EngineCore::send_cached); the rest, if any, takes the route above.
+// Cached data to a non-blocking descriptor goes with sendfile on the owner thread
+// (EngineCore::send_cached), a part each time the socket has room; from the first
+// part that is not cached, the route above takes the rest.
 
 #include <cerrno>
 #include <climits>
@@ -37,11 +38,15 @@ struct SendJob {
   detail::Pipe pipe;
   std::size_t in_pipe = 0;  // spliced from the file, not yet to the socket
   std::int64_t head_res = 0;
+  // The owner sent the start of cached data and the socket filled: once it is
+  // writable again the owner sends the next cached part, until data is not cached.
+  bool owner_sends = false;
   IoCallback callback;
 
   using Ptr = std::unique_ptr<SendJob>;
 
   static void step(Ptr job) {
+    if (job->owner_sends && job->in_pipe == 0 && job->left > 0) return send_cached_when_writable(std::move(job));
     if (job->pipe.read >= 0) {
       if (job->in_pipe > 0) return drain(std::move(job));
       if (job->left == 0) return finish(std::move(job), 0);
@@ -136,6 +141,23 @@ struct SendJob {
     });
   }
 
+  // Sending cached data from the owner thread costs one sendfile; the splice route
+  // hands every chunk to the kernel's workers twice over.
+  static void send_cached_when_writable(Ptr job) {
+    const OpArgs args = OpArgs::poll_out(job->out);
+    submit(std::move(job), args, [](Ptr job, std::int64_t res) {
+      if (res < 0) return finish(std::move(job), res);
+      const std::int64_t n = job->core->send_cached(job->file, job->out, job->offset, job->left);
+      if (n > 0) {
+        job->advance(static_cast<std::size_t>(n));
+        job->sent += static_cast<std::size_t>(n);
+      } else {
+        job->owner_sends = false;
+      }
+      step(std::move(job));
+    });
+  }
+
   // A full non-blocking socket: wait inside the engine, never spin.
   static void wait_writable(Ptr job) {
     const OpArgs args = OpArgs::poll_out(job->out);
@@ -170,6 +192,7 @@ void File::send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallba
       job->advance(static_cast<std::size_t>(sent));
       job->sent = static_cast<std::size_t>(sent);
       if (job->left == 0) return SendJob::finish_later(std::move(job), 0);
+      job->owner_sends = true;
     }
   }
   const detail::Backend& primary = core->router().primary();

@@ -314,6 +314,28 @@ TEST_P(SendCachedTest, AShortOwnerSendGoesOnThroughTheEngine) {
   expect_delivered(done, s, data);
 }
 
+// Cached data larger than the socket's buffer: after each full socket the engine
+// waits for room and the owner sends the next part, with no splice or worker
+// sendfile at all, every byte once and in order.
+TEST_P(SendCachedTest, CachedDataGoesOnFromTheOwnerEachTimeTheSocketHasRoom) {
+  const std::string data = random_bytes(4u << 20, 47);
+  File f = source(data);
+  connect();
+  detail::sys::start_trace();
+  auto n = send(f, s_[0], 0, data.size());
+  detail::sys::stop_trace();
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_GT(fast_sends(), 1u) << "only the first part went from the owner";
+  for (const auto& e : detail::sys::trace_log()) {
+    EXPECT_NE(e.call, Call::splice) << "cached data went through the splice route";
+    if (e.call == Call::sendfile) {
+      EXPECT_EQ(e.thread, std::this_thread::get_id()) << "a worker sent cached data";
+    }
+  }
+  EXPECT_TRUE(hang_up() == data);
+}
+
 // A range past the end of the file is clamped to it, not taken for uncached pages;
 // an offset at the end sends nothing.
 TEST_P(SendCachedTest, ARangePastTheEndIsSentToTheEnd) {
