@@ -37,10 +37,10 @@ bool CacheResidency::classify(int fd, std::int64_t offset) noexcept {
   return true;
 }
 
-bool CacheResidency::range_resident(int fd, std::int64_t offset, std::size_t len) noexcept {
+bool CacheResidency::range_resident(int fd, std::int64_t offset, std::size_t len, bool learn) noexcept {
   if (offset < 0 || state_ == State::Unknowable) return false;
   if (state_ == State::Unchecked && !classify(fd, offset)) return false;
-  return measure(fd, offset, len) == 0;
+  return measure(fd, offset, len, learn) == 0;
 }
 
 bool CacheResidency::saw_uncached() noexcept {
@@ -62,8 +62,9 @@ bool CacheResidency::probe(int fd, std::int64_t offset, std::size_t len) noexcep
 
 // Asks cachestat and moves the state by what it says; returns the uncached page
 // count, or -1 when residency can't be known.
-std::int64_t CacheResidency::measure(int fd, std::int64_t offset, std::size_t len) noexcept {
+std::int64_t CacheResidency::measure(int fd, std::int64_t offset, std::size_t len, bool learn) noexcept {
   const std::int64_t missing = sys::uncached_pages(fd, offset, len);
+  if (missing > 0 && !learn) return missing;
   if (missing < 0) {
     // ENOSYS before Linux 6.5; EOPNOTSUPP on hugetlbfs. Nothing more to learn.
     state_ = State::Unknowable;

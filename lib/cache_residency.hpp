@@ -32,7 +32,9 @@ class CacheResidency {
   // cachestat for the exact range, never the sampled answer reads get. For
   // File::send_to's owner-thread sendfile, which has no RWF_NOWAIT to stop it at an
   // uncached page. False when residency can't be known; len must be nonzero.
-  bool range_resident(int fd, std::int64_t offset, std::size_t len) noexcept;
+  // With learn = false an uncached answer leaves the file's state alone (a range
+  // that may run past the end of the file, whose pages always count as uncached).
+  bool range_resident(int fd, std::int64_t offset, std::size_t len, bool learn = true) noexcept;
 
   static constexpr std::uint32_t kWarmAfter = 64;
   static constexpr std::uint32_t kSampleEvery = 32;
@@ -43,7 +45,7 @@ class CacheResidency {
   bool check(int fd, std::int64_t offset, std::size_t len) noexcept;
   bool classify(int fd, std::int64_t offset) noexcept;
   bool probe(int fd, std::int64_t offset, std::size_t len) noexcept;
-  std::int64_t measure(int fd, std::int64_t offset, std::size_t len) noexcept;
+  std::int64_t measure(int fd, std::int64_t offset, std::size_t len, bool learn = true) noexcept;
   void become_cold() noexcept;
 
   State state_ = State::Unchecked;

@@ -250,18 +250,23 @@ bool EngineCore::try_fast_path(Request* request) {
 // O_NONBLOCK, where a full socket or pipe returns a short count or EAGAIN. SIGPIPE
 // is kept from the program's thread (SigpipeBlocked). One
 // fcntl per call rather than a remembered answer: a descriptor number is reused,
-// and its flags change. The range is clamped to the file's size (cachestat counts
-// pages past the end as uncached) and to kOwnerSend, which bounds the cachestat
-// walk and the time the loop spends copying.
+// and its flags change. The range is capped at kOwnerSend, which bounds the
+// cachestat walk and the time the loop spends copying. cachestat counts pages
+// past the end as uncached, so a range it calls uncached is clamped to a regular
+// file's size and asked again (a caller that sends what stat said pays no fstat).
 std::int64_t EngineCore::send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len) {
   constexpr std::size_t kOwnerSend = 1u << 20;
   if (!options_.cached_read_fast_path || file->stream_only || file->open_flags & O_DIRECT) return -1;
   const int out_flags = ::fcntl(out_fd, F_GETFL);
   if (out_flags < 0 || !(out_flags & O_NONBLOCK)) return -1;
-  struct stat st {};
-  if (::fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode) || offset >= st.st_size) return -1;
-  len = std::min({len, kOwnerSend, static_cast<std::size_t>(st.st_size - offset)});
-  if (!file->residency.range_resident(file->fd, offset, len)) return -1;
+  len = std::min(len, kOwnerSend);
+  if (!file->residency.range_resident(file->fd, offset, len, /*learn=*/false)) {
+    struct stat st {};
+    if (::fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode) || offset >= st.st_size) return -1;
+    const auto to_end = static_cast<std::size_t>(st.st_size - offset);
+    if (to_end >= len || !file->residency.range_resident(file->fd, offset, to_end)) return -1;
+    len = to_end;
+  }
   std::int64_t sent;
   {
     SigpipeBlocked no_sigpipe;
