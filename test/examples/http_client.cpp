@@ -30,11 +30,25 @@ HttpClient::HttpClient(int port, std::chrono::milliseconds timeout, int receive_
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    connect_errno_ = errno;
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && !finish_connect(timeout)) {
     ::close(fd_);
     fd_ = -1;
   }
+}
+
+// A connect() that a signal or io_uring task work (this process has had rings)
+// interrupts goes on in the kernel: wait for it rather than count it as refused.
+bool HttpClient::finish_connect(std::chrono::milliseconds timeout) {
+  connect_errno_ = errno;
+  if (connect_errno_ != EINTR) return false;
+  pollfd p{fd_, POLLOUT, 0};
+  int n;
+  do n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  while (n < 0 && errno == EINTR);
+  socklen_t len = sizeof connect_errno_;
+  if (n == 1 && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &connect_errno_, &len) == 0 && connect_errno_ == 0) return true;
+  if (n == 0) connect_errno_ = ETIMEDOUT;
+  return false;
 }
 
 HttpClient::~HttpClient() {

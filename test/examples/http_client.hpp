@@ -49,6 +49,7 @@ class HttpClient {
   std::string read_some(std::size_t n);
 
  private:
+  bool finish_connect(std::chrono::milliseconds timeout);
   bool fill();  // reads more into buffered_; false on EOF, error or timeout
   int fd_ = -1;
   int connect_errno_ = 0;
