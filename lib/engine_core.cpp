@@ -65,9 +65,7 @@ EngineCore::EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& op
       options_(options),
       fallback_reason_(std::move(fallback_reason)),
       owner_(std::this_thread::get_id()),
-      fork_generation_(fork_generation()),
-      fast_path_any_depth_(router_.primary().kind() == ringfile::Backend::ThreadPool),
-      primary_is_pool_(fast_path_any_depth_) {}
+      fork_generation_(fork_generation()) {}
 
 // Ops started outside poll() (which submits before it returns) wait in user space
 // until the engine is next called. A loop asleep on event_fd() would never call
@@ -169,7 +167,7 @@ void EngineCore::enqueue(Request* request) {
 }
 
 void EngineCore::start_in_backend(Request* head) {
-  if (primary_is_pool_) head->owner_may_run = owner_may_run(*head);
+  if (router_.primary_is_pool()) head->owner_may_run = owner_may_run(*head);
   for (Request* r = head; r; r = r->link_next) {
     r->where = Where::Backend;
     r->live_prev = nullptr;
@@ -342,7 +340,7 @@ void EngineCore::complete(Request* r) {
   ++stats_.completed;
   if (FileState* file = r->file) {
     if (r->args.op != Op::Close) {
-      if (--file->in_flight == 0 && file->deferred_close) start_deferred_close(file);
+      leave_file(file);
     } else {
       file->fd = -1;
       if (!file->has_handle) free_file(file);

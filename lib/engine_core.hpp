@@ -113,7 +113,7 @@ class EngineCore {
   }
   void release(FileState* file) {
     --pending_;
-    if (--file->in_flight == 0 && file->deferred_close) start_deferred_close(file);
+    leave_file(file);
   }
 
  private:
@@ -127,7 +127,7 @@ class EngineCore {
   // With io_uring, one batched io_uring_enter costs less per op than a preadv2 each
   // once several ops are outstanding; a pool hand-off never does.
   bool fast_path_open() const noexcept {
-    return options_.cached_read_fast_path && (fast_path_any_depth_ || pending_ <= options_.fast_path_max_in_flight);
+    return options_.cached_read_fast_path && (router_.primary_is_pool() || pending_ <= options_.fast_path_max_in_flight);
   }
   bool try_fast_path(Request* request);
   void skip_moved(Request* request, std::size_t moved);
@@ -142,6 +142,10 @@ class EngineCore {
   std::int64_t final_result(Request& request) const noexcept;
   void complete(Request* request);
   void start_deferred_close(FileState* file);  // its last op finished
+  // One op (or held piece of work) on `file` is over; the last one starts a parked close.
+  void leave_file(FileState* file) {
+    if (--file->in_flight == 0 && file->deferred_close) start_deferred_close(file);
+  }
   void submit_started();
   void start_close(FileState* file, Request* close_request);
   void cancel_matching(FileState* file);  // null: every file
@@ -175,8 +179,6 @@ class EngineCore {
   bool event_fd_watched_ = false;
   bool work_signalled_ = false;     // event_fd() made readable for unsubmitted work
   std::vector<iovec> registered_;
-  bool fast_path_any_depth_ = false;  // a pool hand-off never beats preadv2
-  bool primary_is_pool_ = false;
 
   RequestPool pool_;
   RequestQueue queued_;      // accepted, waiting for room in the executors

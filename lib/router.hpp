@@ -24,6 +24,7 @@ class Router {
 
   Backend& primary() noexcept { return *primary_; }
   const Backend& primary() const noexcept { return *primary_; }
+  bool primary_is_pool() const noexcept { return primary_is_pool_; }
   unsigned capacity() const noexcept { return primary_->capacity(); }
 
   // Starts `head` (and the chain behind it) on the executor its ops need.
