@@ -1,7 +1,6 @@
 #include "event_set.hpp"
 
 #include <cstdint>
-#include <cstdlib>
 
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -15,7 +14,6 @@ EventSet::~EventSet() {
 }
 
 int EventSet::watch(int executor_fd) noexcept {
-  if (getenv("NO_EVSET")) return executor_fd;
   if (epoll_fd_ >= 0) return epoll_fd_;
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   const int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
