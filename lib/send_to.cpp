@@ -38,15 +38,15 @@ struct SendJob {
   detail::Pipe pipe;
   std::size_t in_pipe = 0;  // spliced from the file, not yet to the socket
   std::int64_t head_res = 0;
-  // The owner sent the start of cached data and the socket filled: once it is
-  // writable again the owner sends the next cached part, until data is not cached.
+  // The owner's last sendfile of cached data moved bytes: once the socket has room
+  // again the owner sends the next cached part, until data is not cached.
   bool owner_sends = false;
   IoCallback callback;
 
   using Ptr = std::unique_ptr<SendJob>;
 
   static void step(Ptr job) {
-    if (job->owner_sends && job->in_pipe == 0 && job->left > 0) return send_cached_when_writable(std::move(job));
+    if (job->owner_sends && job->in_pipe == 0 && job->left > 0) return wait_writable(std::move(job));
     if (job->pipe.read >= 0) {
       if (job->in_pipe > 0) return drain(std::move(job));
       if (job->left == 0) return finish(std::move(job), 0);
@@ -77,6 +77,17 @@ struct SendJob {
   void advance(std::size_t n) {
     offset += static_cast<std::int64_t>(n);
     left -= n;
+  }
+
+  // Cached data goes with one sendfile on the owner thread, where the splice route
+  // would hand every chunk to the kernel's workers twice over. Sets owner_sends:
+  // whether it sent anything, so the next part is tried the same way.
+  void send_from_owner() {
+    const std::int64_t n = core->send_cached(file, out, offset, left);
+    owner_sends = n > 0;
+    if (!owner_sends) return;
+    advance(static_cast<std::size_t>(n));
+    sent += static_cast<std::size_t>(n);
   }
 
   // One op on the file; `then` gets the job back with the op's result.
@@ -141,28 +152,12 @@ struct SendJob {
     });
   }
 
-  // Sending cached data from the owner thread costs one sendfile; the splice route
-  // hands every chunk to the kernel's workers twice over.
-  static void send_cached_when_writable(Ptr job) {
-    const OpArgs args = OpArgs::poll_out(job->out);
-    submit(std::move(job), args, [](Ptr job, std::int64_t res) {
-      if (res < 0) return finish(std::move(job), res);
-      const std::int64_t n = job->core->send_cached(job->file, job->out, job->offset, job->left);
-      if (n > 0) {
-        job->advance(static_cast<std::size_t>(n));
-        job->sent += static_cast<std::size_t>(n);
-      } else {
-        job->owner_sends = false;
-      }
-      step(std::move(job));
-    });
-  }
-
   // A full non-blocking socket: wait inside the engine, never spin.
   static void wait_writable(Ptr job) {
     const OpArgs args = OpArgs::poll_out(job->out);
     submit(std::move(job), args, [](Ptr job, std::int64_t res) {
       if (res < 0) return finish(std::move(job), res);
+      if (job->owner_sends) job->send_from_owner();
       step(std::move(job));
     });
   }
@@ -188,12 +183,8 @@ void File::send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallba
   if (out_fd < 0 || offset < 0 || length > SSIZE_MAX) err = EINVAL;
   else if (state_->fd < 0 || state_->closing) err = EBADF;
   if (!err && length > 0) {
-    if (const std::int64_t sent = core->send_cached(state_, out_fd, offset, length); sent > 0) {
-      job->advance(static_cast<std::size_t>(sent));
-      job->sent = static_cast<std::size_t>(sent);
-      if (job->left == 0) return SendJob::finish_later(std::move(job), 0);
-      job->owner_sends = true;
-    }
+    job->send_from_owner();
+    if (job->left == 0) return SendJob::finish_later(std::move(job), 0);
   }
   const detail::Backend& primary = core->router().primary();
   const bool splice = primary.kind() == Backend::IoUring && primary.supports(detail::Op::Splice);
