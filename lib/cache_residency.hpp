@@ -24,6 +24,15 @@ class CacheResidency {
     if (state_ == State::Warm && (offset < 0 || --until_sample_ > 0)) return false;
     return state_ != State::Unknowable && check(fd, offset, len);
   }
+  // For a read that skips should_offload (File::read's shortcut): true, counting
+  // down as should_offload does, when should_offload would say false without
+  // asking the kernel (a warm file with no sample due, or one that can't be known).
+  bool stays_on_owner(std::int64_t offset) noexcept {
+    if (state_ == State::Unknowable) return true;
+    if (state_ != State::Warm || offset < 0 || until_sample_ <= 1) return false;
+    --until_sample_;
+    return true;
+  }
   // A read found uncached data some other way (preadv2(RWF_NOWAIT) said EAGAIN).
   // Returns whether that read should leave the owner thread: false for files
   // whose residency can't be known (a pipe says EAGAIN when it is empty).

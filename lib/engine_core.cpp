@@ -22,34 +22,6 @@ bool is_buffered_read(const Request& r) noexcept {
   return read && r.file && !(r.file->open_flags & O_DIRECT) && !r.file->stream_only;
 }
 
-// sendfile has no MSG_NOSIGNAL: to a peer that is gone it raises SIGPIPE on the
-// calling thread, here the program's own, where the default action ends the
-// process. The signal is blocked around the call, and one the call raised is
-// taken back before the mask is restored (unless the program itself blocks
-// SIGPIPE on this thread: then what is pending is its to see).
-class SigpipeBlocked {
- public:
-  SigpipeBlocked() noexcept {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~SigpipeBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-  SigpipeBlocked(const SigpipeBlocked&) = delete;
-  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
-
-  void take_back_raised() noexcept {
-    if (sigismember(&old_, SIGPIPE)) return;
-    const timespec now{};
-    while (sigtimedwait(&pipe_, nullptr, &now) < 0 && errno == EINTR) {
-    }
-  }
-
- private:
-  sigset_t pipe_;
-  sigset_t old_;
-};
-
 std::size_t read_length(const OpArgs& a) noexcept {
   if (a.op != Op::Readv) return a.len;
   std::size_t total = 0;
@@ -140,17 +112,8 @@ OpHandle EngineCore::complete_now(Request* request, std::int64_t res) {
 
 // Routes one request (or chain): the fast path, else an executor or the queue.
 void EngineCore::enqueue(Request* request) {
-  request->offload = false;
-  if (is_buffered_read(*request)) {
-    request->offload = options_.offload_cold_reads &&
-                       request->file->residency.should_offload(request->args.fd, request->args.offset,
-                                                               read_length(request->args));
-    if (request->offload) {
-      ++stats_.cold_reads;
-    } else if (request->args.op == Op::Read && !request->link_next && fast_path_open() && try_fast_path(request)) {
-      return;
-    }
-  }
+  // A read the owner already tried without blocking keeps what that found.
+  if (is_buffered_read(*request) && !request->nowait_tried && start_buffered_read(request)) return;
   if (shutting_down_ && request->args.op == Op::Close) {
     // The executors are being drained: close at once rather than leak the descriptor.
     finish_now(request, sys::close(request->args.fd));
@@ -189,6 +152,18 @@ void EngineCore::fill_backend() {
   }
 }
 
+// Cold data leaves the owner thread; cached data is read at once (the fast path).
+// Returns whether the read finished so.
+bool EngineCore::start_buffered_read(Request* r) {
+  r->offload = options_.offload_cold_reads &&
+               r->file->residency.should_offload(r->args.fd, r->args.offset, read_length(r->args));
+  if (r->offload) {
+    ++stats_.cold_reads;
+    return false;
+  }
+  return r->args.op == Op::Read && !r->link_next && fast_path_open() && try_fast_path(r);
+}
+
 // Moves a transfer's window past `moved` bytes already done.
 void EngineCore::skip_moved(Request* r, std::size_t moved) {
   r->done += moved;
@@ -214,67 +189,6 @@ bool EngineCore::owner_may_run(const Request& r) const noexcept {
     default:
       return false;
   }
-}
-
-bool EngineCore::try_fast_path(Request* request) {
-  FileState* file = request->file;
-  if (request->continuing || file->nowait_unsupported) return false;
-  const OpArgs& a = request->args;
-  const std::int64_t n = sys::pread_nowait(a.fd, a.buf, a.len, a.offset);
-  if (n < 0) {
-    if (n == -EAGAIN && options_.offload_cold_reads && file->residency.saw_uncached()) {
-      request->offload = true;
-      ++stats_.cold_reads;
-    }
-    if (n == -EOPNOTSUPP) file->nowait_unsupported = true;
-    return false;  // not cached, or an error the real read will report
-  }
-  ++stats_.fast_path_reads;
-  const auto got = static_cast<std::size_t>(n);
-  if (got == a.len || got == 0) {
-    finish_now(request, n);
-    return true;
-  }
-  // Part of the range was cached: the engine reads the rest.
-  skip_moved(request, got);
-  request->continuing = true;
-  return false;
-}
-
-// Unlike a read, sendfile has no RWF_NOWAIT to stop it at an uncached page, and a
-// blocking out fd holds the caller until the peer reads (poll() saying writable
-// does not bound how much fits). So it runs here only when neither can happen:
-// a fresh cachestat says every page of the range is cached, and out_fd is
-// O_NONBLOCK, where a full socket or pipe returns a short count or EAGAIN. SIGPIPE
-// is kept from the program's thread (SigpipeBlocked). One
-// fcntl per call rather than a remembered answer: a descriptor number is reused,
-// and its flags change. The range is capped at kOwnerSend, which bounds the
-// cachestat walk and the time the loop spends copying. cachestat counts pages
-// past the end as uncached, so a range it calls uncached is clamped to a regular
-// file's size and asked again (a caller that sends what stat said pays no fstat).
-std::int64_t EngineCore::send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len) {
-  constexpr std::size_t kOwnerSend = 1u << 20;
-  if (!options_.cached_read_fast_path || file->stream_only || file->open_flags & O_DIRECT) return -1;
-  const int out_flags = ::fcntl(out_fd, F_GETFL);
-  if (out_flags < 0 || !(out_flags & O_NONBLOCK)) return -1;
-  len = std::min(len, kOwnerSend);
-  if (!file->residency.range_resident(file->fd, offset, len, /*learn=*/false)) {
-    struct stat st {};
-    if (::fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode) || offset >= st.st_size) return -1;
-    const auto to_end = static_cast<std::size_t>(st.st_size - offset);
-    if (to_end >= len || !file->residency.range_resident(file->fd, offset, to_end)) return -1;
-    len = to_end;
-  }
-  std::int64_t sent;
-  {
-    SigpipeBlocked no_sigpipe;
-    sent = sys::sendfile(out_fd, file->fd, offset, len);
-    if (sent == -EPIPE) no_sigpipe.take_back_raised();
-  }
-  // EAGAIN (the socket is full), or an error the engine's route reports.
-  if (sent <= 0) return -1;
-  ++stats_.fast_path_sends;
-  return sent;
 }
 
 std::error_code EngineCore::misuse() const {

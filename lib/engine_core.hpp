@@ -17,6 +17,7 @@
 #include "fork_generation.hpp"
 #include "pipe_cache.hpp"
 #include "posted.hpp"
+#include "ready_reads.hpp"
 #include "request.hpp"
 #include "ringfile/engine.hpp"
 #include "router.hpp"
@@ -74,6 +75,16 @@ class EngineCore {
   template <class Callback>
   bool rejects_foreign(Callback& callback);
 
+  // File::read's shortcut past the request path (owner_fast_path.cpp): a cached
+  // read of a warm file done at once with preadv2(RWF_NOWAIT), its callback
+  // queued for the next poll()/wait(). Returns an empty handle when the read
+  // must take the request path; `tried` then holds what preadv2 said if it ran
+  // (a partial count or -errno), for after_nowait_read().
+  static constexpr std::int64_t kNotTried = INT64_MIN;
+  OpHandle read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried);
+  // A read tried without blocking that did not finish: the engine takes it over.
+  void after_nowait_read(Request* request, FileState* file, std::int64_t n);
+
   // File::send_to's cached-data fast path: sendfile on the owner thread. Returns
   // the bytes sent, or -1 when the engine must send them.
   std::int64_t send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len);
@@ -129,7 +140,9 @@ class EngineCore {
   bool fast_path_open() const noexcept {
     return options_.cached_read_fast_path && (router_.primary_is_pool() || pending_ <= options_.fast_path_max_in_flight);
   }
+  bool start_buffered_read(Request* request);
   bool try_fast_path(Request* request);
+  std::size_t deliver_ready_reads();
   void skip_moved(Request* request, std::size_t moved);
   std::size_t deliver(RequestQueue& done);
   std::size_t deliver_ready(RequestQueue& done);
@@ -183,6 +196,8 @@ class EngineCore {
   RequestPool pool_;
   RequestQueue queued_;      // accepted, waiting for room in the executors
   RequestQueue ready_;       // completed outside the executors (fast path, errors)
+  ReadyReads ready_reads_;   // File::read's shortcut: finished without a request
+  Request finished_at_once_; // what their OpHandles name: a request that is never in use
   Request* live_ = nullptr;  // requests in an executor, for cancellation
   std::size_t in_backend_ = 0;
   std::size_t pending_ = 0;  // accepted and not yet delivered

@@ -105,9 +105,9 @@ std::size_t EngineCore::run_posted() {
 // (a cached read finished by the fast path) wait for the next call, so one poll()
 // never turns into an unbounded loop.
 std::size_t EngineCore::deliver_ready(RequestQueue& done) {
-  const std::size_t n = run_posted();
+  const std::size_t n = run_posted() + deliver_ready_reads();
   done.append(ready_);
-  return n + deliver(done);
+  return done.empty() ? n : n + deliver(done);
 }
 
 Result<std::size_t> EngineCore::poll() {
@@ -126,7 +126,7 @@ Result<std::size_t> EngineCore::poll() {
     ~SubmitAfter() {
       if (core.destroy_requested_) return;
       (void)core.flush();
-      if (!core.ready_.empty()) core.router_.primary().wake();
+      if (!core.ready_.empty() || !core.ready_reads_.empty()) core.router_.primary().wake();
     }
   } submit_after{*this};
   return deliver_ready(done);
@@ -207,6 +207,7 @@ void EngineCore::drain_for_shutdown() {
     try {
       RequestQueue done;
       if (in_backend_ > 0) router_.reap(done, std::chrono::milliseconds(10));
+      deliver_ready_reads();
       done.append(ready_);
       deliver(done);
       fill_backend();
@@ -216,7 +217,7 @@ void EngineCore::drain_for_shutdown() {
       // A callback threw inside ~Engine: there is no caller left to hand the
       // exception to. The other completions are still delivered.
     }
-    if (in_backend_ == 0 && queued_.empty() && ready_.empty() && posted_.empty()) break;
+    if (in_backend_ == 0 && queued_.empty() && ready_.empty() && ready_reads_.empty() && posted_.empty()) break;
   }
   assert(pending_ == 0 && "a request was lost");
 }

@@ -95,6 +95,11 @@ OpHandle file_op(FileState* state, const OpArgs& args, Callback&& callback, Fill
 }
 
 OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&& callback) {
+  std::int64_t tried = EngineCore::kNotTried;
+  if (args.op == detail::Op::Read && state && state->core &&
+      check_buffer(*state, args.buf, args.len, args.offset) == 0) {
+    if (OpHandle done = state->core->read_at_once(state, args, callback, tried)) return done;
+  }
   return file_op(state, args, std::move(callback), [&](Request& r) {
     r.exact = exact;
     if (int err = check_buffer(*state, args.buf, args.len, args.offset)) return err;
@@ -102,6 +107,7 @@ OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&&
     if (fixed && !state->core->covers_registered(args.buf_index, args.buf, args.len)) {
       return EFAULT;  // what io_uring says; the pool would not notice
     }
+    if (tried != EngineCore::kNotTried) state->core->after_nowait_read(&r, state, tried);
     return 0;
   });
 }

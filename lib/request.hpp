@@ -271,7 +271,7 @@ struct RequestState {
   Where where = Where::Free;
   Route route = Route::Primary;
   bool exact = false;         // read_exact / write_all: continue after short transfers
-  bool continuing = false;    // the fast path moved part of a read already
+  bool nowait_tried = false;  // the owner tried the read without blocking (EngineCore::after_nowait_read)
   bool offload = false;       // a read of uncached data: never run it on the owner thread
   bool on_probation = false;  // re-run on the pool after an EINVAL from the ring
   // A positional op on a regular file, nothing linked, no deadline, not a cold read:
