@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bench_support.hpp"
+#include "device_flushes.hpp"
 #include "ringfile/ringfile.hpp"
 #include "runners.hpp"
 #include "stall.hpp"
@@ -77,7 +78,8 @@ void print_help() {
       "                  round-robin over the engines, so drift hits all alike (default 4)\n"
       "  --direct[=1]    O_DIRECT only; --direct=0: page cache only; default: both\n"
       "  --fsync LIST    comma-separated: N = fsync after every N writes; group = every write durable\n"
-      "                  through File::write_durable (group commit; ringfile's engines only).\n"
+      "                  through File::write_durable (group commit) on ringfile's engines, and on pread\n"
+      "                  the ideal group commit: qd pwrites, then one fdatasync for them (the ceiling).\n"
       "                  Each value is its own set of cases in the same run, e.g. --fsync 1,group\n"
       "  --fast-path=0|1 turn ringfile's cached-read fast path off/on (default: the library's)\n"
       "  --json          one JSON object per case on stdout, nothing else there\n"
@@ -127,6 +129,10 @@ unsigned parse_uint(const std::string& opt, const std::string& s, unsigned lo, u
                      ", got '" + s + "'"};
   }
   return static_cast<unsigned>(v);
+}
+
+bool any_fsync(const Options& o) {
+  return std::any_of(o.fsyncs.begin(), o.fsyncs.end(), [](const std::string& f) { return f != "0"; });
 }
 
 Options parse_args(int argc, char** argv, bool& help) {
@@ -238,7 +244,7 @@ Options parse_args(int argc, char** argv, bool& help) {
     throw UsageError{"--bs: " + std::to_string(o.bs) + " is not a multiple of 512, which --direct needs"};
   }
   if (o.size < o.bs) throw UsageError{"--size: smaller than one block of --bs"};
-  const bool syncing = std::any_of(o.fsyncs.begin(), o.fsyncs.end(), [](const std::string& f) { return f != "0"; });
+  const bool syncing = any_fsync(o);
   if (syncing && !writes(o.rw)) throw UsageError{"--fsync: needs a write workload (--rw)"};
   if (syncing && o.stall) throw UsageError{"--fsync: not with --stall"};
   if (o.realtime && !o.stall) throw UsageError{"--rt: only with --stall"};
@@ -258,6 +264,7 @@ struct CaseResult {
   double cpu_us = 0;
   double ctx = 0;
   std::int64_t syscalls = 0;  // negative once any round could not count them
+  std::int64_t flushes = 0;   // device flushes; negative when not counted
   Histogram histogram;
   std::vector<double> round_iops;
   // Derived by finish().
@@ -269,6 +276,7 @@ struct CaseResult {
   double ctx_per_op = 0;
   double cpu_us_per_op = 0;
   double sys_per_op = -1;
+  double flushes_per_op = -1;
   double spread = 0;  // (max - min) / 2 / mean of the rounds' IOPS
   std::string error;
   std::string notes;
@@ -286,8 +294,11 @@ Usage usage_now() {
   return {us(ru.ru_utime) + us(ru.ru_stime), static_cast<double>(ru.ru_nvcsw + ru.ru_nivcsw)};
 }
 
+// Durable writes: the cases whose device flushes are counted.
+bool syncs(const Workload& w) { return writes(w.rw) && (w.fsync_group || w.fsync_every != 0); }
+
 // One round of a case: a fresh engine, a short warm-up, then `seconds` measured.
-void run_round(CaseResult& c, double seconds, std::optional<bool> fast_path) {
+void run_round(CaseResult& c, double seconds, std::optional<bool> fast_path, const DeviceFlushes& device) {
   auto runner = make_runner(c.engine, fast_path);
   if (!runner) {
     c.error = "not built";
@@ -308,6 +319,8 @@ void run_round(CaseResult& c, double seconds, std::optional<bool> fast_path) {
     }
   }
   Histogram histogram;
+  const bool count_flushes = syncs(c.w) && c.flushes >= 0;
+  const auto flushes0 = count_flushes ? device.count() : std::nullopt;
   const std::int64_t sys0 = runner->syscalls();
   const Usage u0 = usage_now();
   const std::uint64_t t0 = now_ns();
@@ -316,6 +329,7 @@ void run_round(CaseResult& c, double seconds, std::optional<bool> fast_path) {
   const std::uint64_t t1 = now_ns();
   const Usage u1 = usage_now();
   const std::int64_t sys1 = runner->syscalls();
+  const auto flushes1 = count_flushes ? device.count() : std::nullopt;
   runner->drain();
   if (!pace.error().empty()) {
     c.error = pace.error();
@@ -329,6 +343,8 @@ void run_round(CaseResult& c, double seconds, std::optional<bool> fast_path) {
   c.ctx += u1.ctx - u0.ctx;
   if (sys0 < 0 || sys1 < 0 || c.syscalls < 0) c.syscalls = -1;
   else c.syscalls += sys1 - sys0;
+  if (flushes0 && flushes1) c.flushes += static_cast<std::int64_t>(*flushes1 - *flushes0);
+  else c.flushes = -1;
   c.histogram.merge(histogram);
   c.round_iops.push_back(static_cast<double>(pace.ops()) / secs);
 }
@@ -348,6 +364,7 @@ void finish(CaseResult& c) {
   c.ctx_per_op = c.ctx / ops;
   c.cpu_us_per_op = c.cpu_us / ops;
   if (c.syscalls >= 0) c.sys_per_op = static_cast<double>(c.syscalls) / ops;
+  if (c.flushes >= 0 && syncs(c.w)) c.flushes_per_op = static_cast<double>(c.flushes) / ops;
   auto [lo, hi] = std::minmax_element(c.round_iops.begin(), c.round_iops.end());
   c.spread = (*hi - *lo) / 2 / c.iops;
 }
@@ -359,21 +376,34 @@ std::string bs_text(std::size_t bs) {
 }
 
 void print_json(const CaseResult& r) {
+  char flushes[32] = "null";
+  if (r.flushes_per_op >= 0) std::snprintf(flushes, sizeof flushes, "%.4f", r.flushes_per_op);
   std::printf(
       "{\"engine\": \"%s\", \"rw\": \"%s\", \"bs\": %zu, \"qd\": %u, \"direct\": %s, \"seconds\": %.3f, "
       "\"ops\": %llu, \"iops\": %.1f, \"mib_s\": %.2f, \"ns_per_op\": %.1f, \"p50_us\": %.2f, "
-      "\"p99_us\": %.2f, \"ctx_switches_per_op\": %.4f, \"cpu_us_per_op\": %.3f, \"fsync\": \"%s\"}\n",
+      "\"p99_us\": %.2f, \"ctx_switches_per_op\": %.4f, \"cpu_us_per_op\": %.3f, \"fsync\": \"%s\", "
+      "\"device_flushes_per_op\": %s}\n",
       r.engine.c_str(), to_string(r.w.rw), r.w.bs, r.w.qd, r.w.direct ? "true" : "false", r.seconds,
       static_cast<unsigned long long>(r.ops), r.iops, r.mib_s, r.ns_per_op, r.p50_us, r.p99_us, r.ctx_per_op,
-      r.cpu_us_per_op, fsync_text(r.w).c_str());
+      r.cpu_us_per_op, fsync_text(r.w).c_str(), flushes);
   std::fflush(stdout);
 }
 
+// pread's qd: one op at a time (*), or with --fsync group batches of qd ops per fdatasync (#).
+std::string qd_text(const CaseResult& r) {
+  std::string qd = std::to_string(r.w.qd);
+  if (r.engine != "pread" || r.w.qd == 1) return qd;
+  return qd + (r.w.fsync_group ? "#" : "*");
+}
+
+// Tables of durable-write cases get a flush/op column; the others keep their format.
 void print_table(const std::vector<CaseResult>& results) {
-  std::printf("%-11s %-9s %4s %4s %5s %8s %6s %8s %8s %8s %8s %7s %8s %7s\n", "engine", "rw", "bs", "qd", "fsync",
-              "kIOPS", "+-", "MiB/s", "ns/op", "p50 us", "p99 us", "cs/op", "CPUus/op", "sys/op");
+  const bool flush_column = std::any_of(results.begin(), results.end(), [](const CaseResult& r) { return syncs(r.w); });
+  std::printf("%-11s %-9s %4s %4s %5s %8s %6s %8s %8s %8s %8s %7s %8s %7s%s\n", "engine", "rw", "bs", "qd", "fsync",
+              "kIOPS", "+-", "MiB/s", "ns/op", "p50 us", "p99 us", "cs/op", "CPUus/op", "sys/op",
+              flush_column ? " flush/op" : "");
   for (const auto& r : results) {
-    std::string qd = std::to_string(r.w.qd) + (r.engine == "pread" && r.w.qd > 1 ? "*" : "");
+    const std::string qd = qd_text(r);
     if (!r.error.empty()) {
       std::printf("%-11s %-9s %4s %4s %5s   skipped: %s\n", r.engine.c_str(), to_string(r.w.rw),
                   bs_text(r.w.bs).c_str(), qd.c_str(), fsync_text(r.w).c_str(), r.error.c_str());
@@ -383,14 +413,25 @@ void print_table(const std::vector<CaseResult>& results) {
     if (r.sys_per_op >= 0) std::snprintf(sys, sizeof sys, "%.2f", r.sys_per_op);
     char spread[16] = "-";
     if (r.round_iops.size() > 1) std::snprintf(spread, sizeof spread, "%.0f%%", r.spread * 100);
-    std::printf("%-11s %-9s %4s %4s %5s %8.1f %6s %8.1f %8.0f %8.2f %8.2f %7.3f %8.2f %7s\n", r.engine.c_str(),
+    char flushes[24] = "";
+    if (flush_column) {
+      if (r.flushes_per_op >= 0) std::snprintf(flushes, sizeof flushes, " %8.3f", r.flushes_per_op);
+      else std::snprintf(flushes, sizeof flushes, " %8s", "-");
+    }
+    std::printf("%-11s %-9s %4s %4s %5s %8.1f %6s %8.1f %8.0f %8.2f %8.2f %7.3f %8.2f %7s%s\n", r.engine.c_str(),
                 to_string(r.w.rw), bs_text(r.w.bs).c_str(), qd.c_str(), fsync_text(r.w).c_str(), r.iops / 1e3, spread, r.mib_s, r.ns_per_op,
-                r.p50_us, r.p99_us, r.ctx_per_op, r.cpu_us_per_op, sys);
+                r.p50_us, r.p99_us, r.ctx_per_op, r.cpu_us_per_op, sys, flushes);
+  }
+  if (std::any_of(results.begin(), results.end(), [](const CaseResult& r) { return qd_text(r).back() == '#'; })) {
+    std::printf("# pread fsync=group: qd pwrites back to back, then one fdatasync for all of them; each write's\n"
+                "  latency ends when that fdatasync returns. The ideal group commit from one thread: the ceiling.\n");
   }
 }
 
 // "QD32: io_uring 1.02x liburing, 2.10x threadpool, ..." for each depth; with
-// several --fsync values, "QD32 fsync=group: io_uring 4.8x io_uring fsync=1, ...".
+// several --fsync values, "QD32: io_uring fsync=group 4.8x io_uring fsync=1, ...,
+// 0.92x pread fsync=group": group commit against one sync per write and against
+// the ideal group commit (pread's batches).
 void print_verdicts(const std::vector<CaseResult>& results, const std::vector<unsigned>& qds) {
   auto label = [](const CaseResult& r, bool with_fsync) {
     return with_fsync ? r.engine + " fsync=" + fsync_text(r.w) : r.engine;
@@ -414,7 +455,7 @@ void print_verdicts(const std::vector<CaseResult>& results, const std::vector<un
       std::string line = "QD" + std::to_string(qd) + ": " + label(*subject, with_fsync);
       bool first = true;
       for (const auto* r : at) {
-        if (r == subject || (with_fsync && r->w.fsync_group)) continue;
+        if (r == subject || (with_fsync && r->w.fsync_group && r->engine != "pread")) continue;
         char buf[96];
         std::snprintf(buf, sizeof buf, "%s %.2fx %s", first ? "" : ",", subject->iops / r->iops,
                       label(*r, with_fsync).c_str());
@@ -509,6 +550,16 @@ int run(const Options& o) {
     }
   }
 
+  const DeviceFlushes device = DeviceFlushes::for_file(o.file);
+  std::string flush_source;
+  if (any_fsync(o)) {
+    flush_source = device.available()
+                       ? "flush/op: flushes completed by " + device.device() + " (" + device.stat_path() +
+                             ", field 16) during the case / ops"
+                       : "flush/op: not available for this file (no block device stat with a flush count: "
+                         "tmpfs, overlay, or a kernel before 5.5)";
+  }
+
   std::size_t total = 0;
   for (const auto& p : passes) {
     if (p.skipped.empty()) total += o.qds.size() * o.engines.size() * o.fsyncs.size();
@@ -536,15 +587,15 @@ int run(const Options& o) {
           c.w.direct = pass.direct;
           c.w.fsync_group = fsync == "group";
           c.w.fsync_every = c.w.fsync_group ? 0 : static_cast<unsigned>(std::stoul(fsync));
-          if (c.w.fsync_group && engine != "io_uring" && engine != "threadpool") {
-            c.error = "--fsync group: ringfile's engines only";
+          if (c.w.fsync_group && engine != "io_uring" && engine != "threadpool" && engine != "pread") {
+            c.error = "--fsync group: ringfile's engines and pread only";
           }
           cases.push_back(std::move(c));
         }
       }
       for (unsigned round = 0; round < rounds; ++round) {
         for (auto& c : cases) {
-          if (c.error.empty()) run_round(c, round_seconds, o.fast_path);
+          if (c.error.empty()) run_round(c, round_seconds, o.fast_path, device);
         }
       }
       for (auto& c : cases) {
@@ -574,6 +625,7 @@ int run(const Options& o) {
               static_cast<unsigned long long>(o.size >> 20), file.created ? "created" : "reused");
   if (!auto_describe.empty()) std::printf("Backend::Auto here: %s\n", auto_describe.c_str());
   if (!uring_problem.empty()) std::printf("io_uring not available: %s\n", uring_problem.c_str());
+  if (!flush_source.empty()) std::printf("%s\n", flush_source.c_str());
   for (const auto& pass : passes) {
     std::printf("\n");
     if (!pass.skipped.empty()) {
@@ -605,7 +657,7 @@ int run(const Options& o) {
       "Latency: per op, from issue to completion callback, in a log histogram (~3%% buckets).\n"
       "cs/op and CPU us/op: getrusage(RUSAGE_SELF) deltas over the case (every thread, user+sys) / ops.\n"
       "sys/op: io_uring_enter calls (plus preadv2 fast-path reads for ringfile's io_uring engine) or\n"
-      "pread/pwrite/fsync calls; '-' where the engine can't count them (thread pools, Asio).\n"
+      "pread/pwrite/fsync/fdatasync calls; '-' where the engine can't count them (thread pools, Asio).\n"
       "pread runs one blocking op at a time whatever qd says (marked *). io_uring and threadpool are\n"
       "ringfile's engines with default EngineOptions; cached-read fast path: %s.\n"
       "--fsync N: with N=1 ringfile's engines use File::write_then_fsync (linked with IOSQE_IO_LINK on\n"
@@ -614,6 +666,12 @@ int run(const Options& o) {
       "Asio calls sync_all() in the handler (it has no async fsync), pread calls fsync(2); an op's\n"
       "latency then includes its fsync. --fsync group: ringfile's engines use File::write_durable, whose\n"
       "callback runs once an fdatasync started after the write has finished; concurrent writes share it.\n"
+      "pread with --fsync group (qd marked #) is the ideal group commit from one thread: qd pwrites back\n"
+      "to back (the same offsets, file and workload), then one fdatasync; ops count writes, and each\n"
+      "write's latency runs from its pwrite to that fdatasync's return.\n"
+      "flush/op (durable-write cases): cache flushes the block device holding the file completed during\n"
+      "the measured time (its /sys/dev/block stat, field 16; a partition's disk) / ops. It counts the whole\n"
+      "device: other processes' I/O on it adds to the number; '-' where it can't be read.\n"
       "Asio runs one op at a time per file object: asio gives each slot its own random_access_file (on a\n"
       "dup()ed fd), asio-1file shares one object, as an application with one object per file would.\n"
       "libuv: its default pool of 4 threads (UV_THREADPOOL_SIZE).\n",
