@@ -75,7 +75,8 @@ class EngineCore {
   template <class Callback>
   bool rejects_foreign(Callback& callback);
 
-  // File::read's shortcut past the request path (owner_fast_path.cpp): a cached
+  // File::read's shortcut past the request path (owner_fast_path.cpp; owner
+  // thread, arguments checked): a cached
   // read of a warm file done at once with preadv2(RWF_NOWAIT), its callback
   // queued for the next poll()/wait(). Returns an empty handle when the read
   // must take the request path; `tried` then holds what preadv2 said if it ran

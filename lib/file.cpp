@@ -83,10 +83,7 @@ int check_vector(const FileState& file, const iovec* iov, int iovcnt, std::int64
 // built with its completion. `fill` checks the arguments (returning an errno to
 // fail with) and adds what OpArgs can't carry.
 template <class Callback, class Fill>
-OpHandle file_op(FileState* state, const OpArgs& args, Callback&& callback, Fill&& fill) {
-  if (!state || !state->core) return fail_detached(callback);
-  EngineCore& core = *state->core;
-  if (core.rejects_foreign(callback)) return {};
+OpHandle start_file_op(EngineCore& core, FileState* state, const OpArgs& args, Callback&& callback, Fill&& fill) {
   Request* r = core.make_request(args);
   detail::set_completion(*r, std::move(callback));
   if (state->fd < 0 || state->closing) return core.fail(r, EBADF);
@@ -94,20 +91,31 @@ OpHandle file_op(FileState* state, const OpArgs& args, Callback&& callback, Fill
   return core.submit_file_op(state, r);
 }
 
+template <class Callback, class Fill>
+OpHandle file_op(FileState* state, const OpArgs& args, Callback&& callback, Fill&& fill) {
+  if (!state || !state->core) return fail_detached(callback);
+  EngineCore& core = *state->core;
+  if (core.rejects_foreign(callback)) return {};
+  return start_file_op(core, state, args, std::move(callback), std::forward<Fill>(fill));
+}
+
 OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&& callback) {
+  if (!state || !state->core) return fail_detached(callback);
+  EngineCore& core = *state->core;
+  if (core.rejects_foreign(callback)) return {};
   std::int64_t tried = EngineCore::kNotTried;
-  if (args.op == detail::Op::Read && state && state->core &&
-      check_buffer(*state, args.buf, args.len, args.offset) == 0) {
-    if (OpHandle done = state->core->read_at_once(state, args, callback, tried)) return done;
+  const int invalid = check_buffer(*state, args.buf, args.len, args.offset);
+  if (args.op == detail::Op::Read && !invalid) {
+    if (OpHandle done = core.read_at_once(state, args, callback, tried)) return done;
   }
-  return file_op(state, args, std::move(callback), [&](Request& r) {
+  return start_file_op(core, state, args, std::move(callback), [&](Request& r) {
     r.exact = exact;
-    if (int err = check_buffer(*state, args.buf, args.len, args.offset)) return err;
+    if (invalid) return invalid;
     const bool fixed = args.op == detail::Op::ReadFixed || args.op == detail::Op::WriteFixed;
     if (fixed && !state->core->covers_registered(args.buf_index, args.buf, args.len)) {
       return EFAULT;  // what io_uring says; the pool would not notice
     }
-    if (tried != EngineCore::kNotTried) state->core->after_nowait_read(&r, state, tried);
+    if (tried != EngineCore::kNotTried) core.after_nowait_read(&r, state, tried);
     return 0;
   });
 }

@@ -77,7 +77,7 @@ void EngineCore::after_nowait_read(Request* request, FileState* file, std::int64
 // Only what needs no request bookkeeping: a read no residency check is due for,
 // nothing that could time out, queue or be cancelled.
 OpHandle EngineCore::read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried) {
-  if (!on_owner_thread() || shutting_down_ || op_timeout_.count() > 0 || !fast_path_open()) return {};
+  if (!fast_path_open() || shutting_down_ || op_timeout_.count() > 0) return {};
   if (file->fd < 0 || file->closing || file->nowait_unsupported || file->stream_only || (file->open_flags & O_DIRECT)) {
     return {};
   }

@@ -20,6 +20,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The seam's trace of a ring op: nothing is worked out unless a test is tracing.
+void trace_ring_op(const Request& r, sys::Phase phase, std::int64_t res = 0) {
+  if (sys::tracing.load(std::memory_order_relaxed)) [[unlikely]] {
+    sys::trace(seam_call(r.args.op), phase, r.args.fd, r.args.offset, res);
+  }
+}
+
 constexpr std::size_t kMaxTransfer = 0x7ffff000;  // MAX_RW_COUNT: the kernel never moves more at once
 
 unsigned transfer_len(std::size_t len) noexcept {
@@ -150,7 +157,7 @@ io_uring_sqe* UringBackend::prep(Request& r) {
     sqe->flags |= IOSQE_FIXED_FILE;
   }
   io_uring_sqe_set_data(sqe, &r);
-  sys::trace(seam_call(r.args.op), sys::Phase::start, r.args.fd, r.args.offset);
+  trace_ring_op(r, sys::Phase::start);
   return sqe;
 }
 
@@ -273,7 +280,7 @@ void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   const bool opens = request->args.op == Op::Open || request->args.op == Op::OpenAt2;
   if (opens && cqe_res >= 0 && res < 0) ::close(cqe_res);
   request->res = res;
-  sys::trace(seam_call(request->args.op), sys::Phase::end, request->args.fd, request->args.offset, res);
+  trace_ring_op(*request, sys::Phase::end, res);
   done.push_back(request);
 }
 
