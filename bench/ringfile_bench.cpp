@@ -131,6 +131,9 @@ unsigned parse_uint(const std::string& opt, const std::string& s, unsigned lo, u
   return static_cast<unsigned>(v);
 }
 
+// pread and preadv2: the blocking loops on the calling thread.
+bool is_pread_loop(const std::string& engine) { return engine == "pread" || engine == "preadv2"; }
+
 bool any_fsync(const Options& o) {
   return std::any_of(o.fsyncs.begin(), o.fsyncs.end(), [](const std::string& f) { return f != "0"; });
 }
@@ -235,7 +238,7 @@ Options parse_args(int argc, char** argv, bool& help) {
   if (o.stall) {
     std::vector<std::string> kept;
     for (const auto& name : o.engines) {
-      if (name == "pread" || name == "threadpool" || name == "io_uring") kept.push_back(name);
+      if (is_pread_loop(name) || name == "threadpool" || name == "io_uring") kept.push_back(name);
       else if (engines_given) throw UsageError{"--stall: runs pread, threadpool and io_uring, not " + name};
     }
     o.engines = kept;
@@ -389,10 +392,10 @@ void print_json(const CaseResult& r) {
   std::fflush(stdout);
 }
 
-// pread's qd: one op at a time (*), or with --fsync group batches of qd ops per fdatasync (#).
+// The pread loops' qd: one op at a time (*), or with --fsync group batches of qd ops per fdatasync (#).
 std::string qd_text(const CaseResult& r) {
   std::string qd = std::to_string(r.w.qd);
-  if (r.engine != "pread" || r.w.qd == 1) return qd;
+  if (!is_pread_loop(r.engine) || r.w.qd == 1) return qd;
   return qd + (r.w.fsync_group ? "#" : "*");
 }
 
@@ -455,7 +458,7 @@ void print_verdicts(const std::vector<CaseResult>& results, const std::vector<un
       std::string line = "QD" + std::to_string(qd) + ": " + label(*subject, with_fsync);
       bool first = true;
       for (const auto* r : at) {
-        if (r == subject || (with_fsync && r->w.fsync_group && r->engine != "pread")) continue;
+        if (r == subject || (with_fsync && r->w.fsync_group && !is_pread_loop(r->engine))) continue;
         char buf[96];
         std::snprintf(buf, sizeof buf, "%s %.2fx %s", first ? "" : ",", subject->iops / r->iops,
                       label(*r, with_fsync).c_str());
@@ -587,7 +590,7 @@ int run(const Options& o) {
           c.w.direct = pass.direct;
           c.w.fsync_group = fsync == "group";
           c.w.fsync_every = c.w.fsync_group ? 0 : static_cast<unsigned>(std::stoul(fsync));
-          if (c.w.fsync_group && engine != "io_uring" && engine != "threadpool" && engine != "pread") {
+          if (c.w.fsync_group && engine != "io_uring" && engine != "threadpool" && !is_pread_loop(engine)) {
             c.error = "--fsync group: ringfile's engines and pread only";
           }
           cases.push_back(std::move(c));
@@ -658,8 +661,10 @@ int run(const Options& o) {
       "cs/op and CPU us/op: getrusage(RUSAGE_SELF) deltas over the case (every thread, user+sys) / ops.\n"
       "sys/op: io_uring_enter calls (plus preadv2 fast-path reads for ringfile's io_uring engine) or\n"
       "pread/pwrite/fsync/fdatasync calls; '-' where the engine can't count them (thread pools, Asio).\n"
-      "pread runs one blocking op at a time whatever qd says (marked *). io_uring and threadpool are\n"
-      "ringfile's engines with default EngineOptions; cached-read fast path: %s.\n"
+      "pread runs one blocking op at a time whatever qd says (marked *); so does preadv2, whose reads\n"
+      "try preadv2(RWF_NOWAIT) first, the call ringfile's cached-read fast path makes (its floor).\n"
+      "io_uring and threadpool are ringfile's engines with default EngineOptions; cached-read fast\n"
+      "path: %s.\n"
       "--fsync N: with N=1 ringfile's engines use File::write_then_fsync (linked with IOSQE_IO_LINK on\n"
       "io_uring), otherwise the fsync goes out from the Nth write's callback; the liburing loop links\n"
       "it (IOSQE_IO_LINK), libuv uses uv_fs_fsync,\n"

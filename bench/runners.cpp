@@ -9,6 +9,9 @@ const std::vector<EngineInfo>& engine_list() {
       {"io_uring", true, "ringfile's io_uring engine (public API, default options)"},
       {"threadpool", true, "ringfile's thread-pool engine (public API, default options)"},
       {"pread", true, "a blocking pread/pwrite loop on the calling thread (one op at a time)"},
+      {"preadv2", true,
+       "the pread loop reading with preadv2(RWF_NOWAIT) first (pread if not cached): the call ringfile's "
+       "cached-read fast path makes, so the floor of that path"},
 #if RINGFILE_BENCH_HAVE_LIBURING
       {"liburing", true, "a hand-written raw liburing loop: the reference the io_uring engine must reach"},
 #else
@@ -38,6 +41,7 @@ std::unique_ptr<Runner> make_runner(std::string_view name, std::optional<bool> f
     return make_ringfile_runner(o);
   }
   if (name == "pread") return make_pread_runner();
+  if (name == "preadv2") return make_pread_runner(true);
   if (name == "liburing") return make_liburing_runner();
   if (name == "libuv") return make_libuv_runner();
   if (name == "asio") return make_asio_runner(false);

@@ -45,7 +45,8 @@ const std::vector<EngineInfo>& engine_list();
 std::unique_ptr<Runner> make_runner(std::string_view name, std::optional<bool> fast_path = {});
 
 std::unique_ptr<Runner> make_ringfile_runner(const EngineOptions& options);
-std::unique_ptr<Runner> make_pread_runner();
+// nowait: reads try preadv2(RWF_NOWAIT) first, as ringfile's fast path does.
+std::unique_ptr<Runner> make_pread_runner(bool nowait = false);
 std::unique_ptr<Runner> make_liburing_runner();  // null when not built
 std::unique_ptr<Runner> make_libuv_runner();     // null when not built
 std::unique_ptr<Runner> make_asio_runner(bool one_file);  // null when not built
