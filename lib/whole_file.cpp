@@ -270,7 +270,7 @@ void write_file_atomic(Engine& engine, std::string_view path, std::string data, 
   s->target.assign(path);
   const auto slash = path.rfind('/');
   if (slash == std::string_view::npos) {
-    s->directory = ".";
+    s->directory.assign(1, '.');
     s->base.assign(path);
   } else {
     s->directory.assign(path.substr(0, slash == 0 ? 1 : slash));
