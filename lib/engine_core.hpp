@@ -149,7 +149,9 @@ class EngineCore {
   std::size_t deliver_ready(RequestQueue& done);
   std::size_t run_posted();
   void leave_backend(Request* r) noexcept;
+  // Delivery stopped early: what is left in `done` goes back to the front of ready_.
   void keep_undelivered(RequestQueue& done) noexcept;
+  struct KeepUndelivered;
   void work_started();
   Result<std::size_t> wait_in_call(std::chrono::nanoseconds timeout);
   bool resubmit_if_needed(Request* request);

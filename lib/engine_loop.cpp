@@ -76,13 +76,15 @@ void EngineCore::keep_undelivered(RequestQueue& done) noexcept {
   router_.primary().wake();  // an event loop's next poll() has work
 }
 
+struct EngineCore::KeepUndelivered {
+  EngineCore& core;
+  RequestQueue& done;
+  ~KeepUndelivered() { core.keep_undelivered(done); }
+};
+
 std::size_t EngineCore::deliver(RequestQueue& done) {
   std::size_t delivered = 0;
-  struct KeepUndelivered {
-    EngineCore& core;
-    RequestQueue& done;
-    ~KeepUndelivered() { core.keep_undelivered(done); }
-  } keep{*this, done};
+  KeepUndelivered keep{*this, done};
   while (!destroy_requested_) {
     Request* r = done.pop_front();
     if (!r) break;
@@ -105,6 +107,9 @@ std::size_t EngineCore::run_posted() {
 // (a cached read finished by the fast path) wait for the next call, so one poll()
 // never turns into an unbounded loop.
 std::size_t EngineCore::deliver_ready(RequestQueue& done) {
+  // A posted function or a ready read's callback that throws must not lose what
+  // the executors handed back in `done`.
+  KeepUndelivered keep{*this, done};
   const std::size_t n = run_posted() + deliver_ready_reads();
   done.append(ready_);
   return done.empty() ? n : n + deliver(done);
@@ -207,9 +212,9 @@ void EngineCore::drain_for_shutdown() {
     try {
       RequestQueue done;
       if (in_backend_ > 0) router_.reap(done, std::chrono::milliseconds(10));
-      deliver_ready_reads();
       done.append(ready_);
       deliver(done);
+      deliver_ready_reads();
       fill_backend();
       router_.flush();
       run_posted();

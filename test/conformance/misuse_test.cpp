@@ -4,6 +4,7 @@
 // crash, hang or lose a completion.
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <memory>
@@ -170,6 +171,28 @@ TEST_P(Misuse, ThrowingPostedFunctionLosesNoOtherPostedFunction) {
   EXPECT_THROW((void)engine().poll(), std::runtime_error);
   ASSERT_TRUE(engine().run());
   EXPECT_EQ(ran, 4);
+}
+
+// On io_uring a readv of cached data completes inside the poll() that submits it,
+// so it is reaped in the same call in which the posted function throws.
+TEST_P(Misuse, ThrowingPostedFunctionLosesNoCompletionReapedInTheSameCall) {
+  const std::string data = random_bytes(4096, 5);
+  write_plain(dir_.file("cached"), data);
+  auto file = open_sync(engine(), dir_.file("cached"), O_RDONLY);
+  ASSERT_TRUE(file);
+  std::string back(data.size(), '\0');
+  iovec iov{back.data(), back.size()};
+  int read_done = 0;
+  file->readv(&iov, 1, 0, [&](Result<std::size_t> r) {
+    EXPECT_TRUE(r);
+    ++read_done;
+  });
+  engine().post([] { throw std::runtime_error("from a posted function"); });
+  EXPECT_THROW((void)engine().poll(), std::runtime_error);
+  for (int i = 0; i < 50 && read_done == 0; ++i) (void)engine().wait(std::chrono::milliseconds(100));
+  EXPECT_EQ(read_done, 1);
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(engine().pending(), 0u);
 }
 
 TEST_P(Misuse, NestedRunAndWaitInsideACallbackFailWithEdeadlk) {

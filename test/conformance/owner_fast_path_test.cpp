@@ -3,6 +3,7 @@
 // later, inside poll()/wait(), with every rule a request's completion follows.
 
 #include <fcntl.h>
+#include <sys/uio.h>
 
 #include <stdexcept>
 #include <string>
@@ -99,6 +100,26 @@ TEST_P(ReadAtOnce, ACallbackThatThrowsLeavesTheOtherReadsForTheNextCall) {
   EXPECT_EQ(engine().poll().value(), 2u);
   EXPECT_EQ(ran, (std::vector<std::size_t>{0, 1, 2}));
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(backs[i], block(i));
+}
+
+// A readv of cached data on io_uring completes inside the submitting poll(), so
+// it is reaped in the same call as the throwing callback runs.
+TEST_P(ReadAtOnce, AThrowingCallbackLosesNoCompletionReapedInTheSameCall) {
+  std::string back(kBlock, '\0');
+  std::string vector_back(kBlock, '\0');
+  iovec iov{vector_back.data(), kBlock};
+  int vector_done = 0;
+  file_.readv(&iov, 1, block_offset(4), [&](Result<std::size_t> r) {
+    EXPECT_TRUE(r);
+    ++vector_done;
+  });
+  file_.read(back.data(), kBlock, block_offset(5),
+             [](Result<std::size_t>) { throw std::runtime_error("from a callback"); });
+  EXPECT_THROW((void)engine().poll(), std::runtime_error);
+  for (int i = 0; i < 50 && vector_done == 0; ++i) (void)engine().wait(std::chrono::milliseconds(100));
+  EXPECT_EQ(vector_done, 1);
+  EXPECT_EQ(vector_back, block(4));
+  EXPECT_EQ(engine().pending(), 0u);
 }
 
 TEST_P(ReadAtOnce, DestroyingTheEngineDeliversFinishedReads) {
