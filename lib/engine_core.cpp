@@ -87,7 +87,25 @@ OpHandle EngineCore::submit_file_op(FileState* file, Request* request) {
   if (file->fd < 0 || file->closing) return fail(request, EBADF);
   request->file = file;  // args name the descriptors: send_to's ops use a pipe and a socket
   ++file->in_flight;
+  if (request->args.op == Op::Read && may_skip_queue(*request)) return submit_to_ring(request);
   return submit(request);
+}
+
+// A read the ring can take now, which enqueue() would only pass through: nothing
+// queued ahead of it, room in the ring, no deadline, and (buffered) a file whose
+// residency needs no check for it, so it is neither cold nor due a sample.
+bool EngineCore::may_skip_queue(Request& r) noexcept {
+  if (router_.primary_is_pool() || op_timeout_.count() > 0 || shutting_down_ || r.nowait_tried) return false;
+  if (!queued_.empty() || in_backend_ >= router_.capacity() || !router_.primary_runs(r)) return false;
+  return !is_buffered_read(r) || !options_.offload_cold_reads || r.file->residency.stays_on_owner(r.args.offset);
+}
+
+OpHandle EngineCore::submit_to_ring(Request* request) {
+  OpHandle handle = accept(request);
+  enter_backend(request);
+  router_.start_on_primary(request);
+  unflushed_ = true;
+  return handle;
 }
 
 OpHandle EngineCore::submit_chain(FileState* file, Request* head) {
@@ -131,14 +149,7 @@ void EngineCore::enqueue(Request* request) {
 
 void EngineCore::start_in_backend(Request* head) {
   if (router_.primary_is_pool()) head->owner_may_run = owner_may_run(*head);
-  for (Request* r = head; r; r = r->link_next) {
-    r->where = Where::Backend;
-    r->live_prev = nullptr;
-    r->live_next = live_;
-    if (live_) live_->live_prev = r;
-    live_ = r;
-    ++in_backend_;
-  }
+  for (Request* r = head; r; r = r->link_next) enter_backend(r);
   router_.start(head);
   unflushed_ = true;
 }
@@ -267,6 +278,15 @@ void EngineCore::complete(Request* r) {
     ~Release() { pool.release(r); }
   } release{pool_, r};
   if (r->completion) r->completion(res);
+}
+
+void EngineCore::enter_backend(Request* r) noexcept {
+  r->where = Where::Backend;
+  r->live_prev = nullptr;
+  r->live_next = live_;
+  if (live_) live_->live_prev = r;
+  live_ = r;
+  ++in_backend_;
 }
 
 void EngineCore::leave_backend(Request* r) noexcept {

@@ -141,6 +141,8 @@ class EngineCore {
   bool fast_path_open() const noexcept {
     return options_.cached_read_fast_path && (router_.primary_is_pool() || pending_ <= options_.fast_path_max_in_flight);
   }
+  bool may_skip_queue(Request& request) noexcept;
+  OpHandle submit_to_ring(Request* request);
   bool start_buffered_read(Request* request);
   bool try_fast_path(Request* request);
   std::size_t deliver_ready_reads();
@@ -148,6 +150,7 @@ class EngineCore {
   std::size_t deliver(RequestQueue& done);
   std::size_t deliver_ready(RequestQueue& done);
   std::size_t run_posted();
+  void enter_backend(Request* r) noexcept;  // on the list cancel() walks
   void leave_backend(Request* r) noexcept;
   // Delivery stopped early: what is left in `done` goes back to the front of ready_.
   void keep_undelivered(RequestQueue& done) noexcept;

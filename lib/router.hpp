@@ -29,6 +29,15 @@ class Router {
 
   // Starts `head` (and the chain behind it) on the executor its ops need.
   void start(Request* head);
+  // A lone request the primary executor runs: false when it needs the pool.
+  bool primary_runs(const Request& r) const noexcept { return !needs_pool(r); }
+  // Starts a lone request primary_runs() said yes to, without the chain walk.
+  void start_on_primary(Request* r) {
+    FileState* f = r->file;
+    r->fixed_slot = f && f->fixed_slot >= 0 && r->args.fd == f->fd ? f->fixed_slot : -1;
+    r->route = Route::Primary;
+    primary_->start(r);
+  }
   void flush();
   // Completed requests into `done`; refused ones are re-routed to the pool instead.
   void reap(RequestQueue& done, std::chrono::nanoseconds timeout);

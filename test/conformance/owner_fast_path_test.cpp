@@ -67,6 +67,34 @@ TEST_P(ReadAtOnce, ACachedReadOfAWarmFileCompletesInsidePollNotInline) {
   EXPECT_EQ(engine().pending(), 0u);
 }
 
+// Past the fast path's depth (io_uring) reads of the warm file go straight to the
+// ring; every one completes once with its own bytes, cancelled or not.
+TEST_P(ReadAtOnce, ManyReadsInFlightCompleteOnceWithTheirOwnBytes) {
+  constexpr std::size_t kReads = 64;
+  std::vector<std::string> backs(kReads, std::string(kBlock, '\0'));
+  std::vector<int> calls(kReads, 0);
+  std::vector<Result<std::size_t>> results(kReads, std::size_t{0});
+  std::vector<OpHandle> handles;
+  for (std::size_t i = 0; i < kReads; ++i) {
+    handles.push_back(file_.read(backs[i].data(), kBlock, block_offset(i), [&calls, &results, i](Result<std::size_t> r) {
+      ++calls[i];
+      results[i] = r;
+    }));
+  }
+  engine().cancel(handles[kReads - 1]);
+  ASSERT_TRUE(engine().run());
+  for (std::size_t i = 0; i < kReads; ++i) {
+    EXPECT_EQ(calls[i], 1) << "read " << i;
+    if (i == kReads - 1 && !results[i]) {
+      EXPECT_EQ(results[i].error(), std::errc::operation_canceled);
+      continue;
+    }
+    ASSERT_TRUE(results[i]) << "read " << i << ": " << results[i].error().message();
+    EXPECT_EQ(*results[i], kBlock);
+    EXPECT_EQ(backs[i], block(i)) << "read " << i;
+  }
+}
+
 TEST_P(ReadAtOnce, ReadsStartedByACallbackWaitForTheNextCall) {
   std::string back(kBlock, '\0');
   std::vector<std::size_t> order;
