@@ -105,6 +105,12 @@ void UringBackend::signal_event_fd() noexcept {
 
 // `head` may lead a chain (link_next): it goes to the kernel as IOSQE_IO_LINK SQEs.
 void UringBackend::start(Request* head) {
+  const bool untimed = head->deadline == std::chrono::steady_clock::time_point{};
+  if (!head->link_next && untimed && !sqpoll_) [[likely]] {  // one op: one SQE
+    prep(*head);
+    ++ring_requests_;
+    return;
+  }
   if (sqpoll_ && credentials_changed()) {
     // The SQ thread would run it with the set-up credentials (libuv's
     // CVE-2024-22017): refuse rather than act with privileges the process dropped.
@@ -118,7 +124,7 @@ void UringBackend::start(Request* head) {
   for (Request* r = head; r; r = r->link_next) ++length;
   // A single op with a deadline is linked to an IORING_OP_LINK_TIMEOUT; the core's
   // timer covers chain members.
-  const bool timed = length == 1 && head->deadline != std::chrono::steady_clock::time_point{} && enforces_deadlines();
+  const bool timed = length == 1 && !untimed && enforces_deadlines();
   // A link does not reach across two submissions: the chain goes in one.
   if (length > 1 || timed) make_room(length + (timed ? 1 : 0));
   for (Request* r = head; r; r = r->link_next) {
