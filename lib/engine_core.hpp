@@ -87,7 +87,8 @@ class EngineCore {
   void after_nowait_read(Request* request, FileState* file, std::int64_t n);
 
   // File::send_to's cached-data fast path: sendfile on the owner thread. Returns
-  // the bytes sent, or -1 when the engine must send them.
+  // the bytes sent, 0 when the socket had no room (EAGAIN), or -1 when the engine
+  // must send them.
   std::int64_t send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len);
 
   Result<void> flush();

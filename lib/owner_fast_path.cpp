@@ -145,8 +145,8 @@ std::int64_t EngineCore::send_cached(FileState* file, int out_fd, std::int64_t o
     sent = sys::sendfile(out_fd, file->fd, offset, len);
     if (sent == -EPIPE) no_sigpipe.take_back_raised();
   }
-  // EAGAIN (the socket is full), or an error the engine's route reports.
-  if (sent <= 0) return -1;
+  if (sent == -EAGAIN) return 0;
+  if (sent <= 0) return -1;  // an error the engine's route reports, or end of file
   ++stats_.fast_path_sends;
   return sent;
 }

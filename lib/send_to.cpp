@@ -27,6 +27,7 @@ namespace {
 
 constexpr std::size_t kPipeChunk = 64u << 10;   // a pipe's default capacity
 constexpr std::size_t kSendChunk = 16u << 20;   // per sendfile: bounds the time of one op
+constexpr unsigned kFullRetries = 16;
 
 struct SendJob {
   EngineCore* core = nullptr;
@@ -41,6 +42,10 @@ struct SendJob {
   // The owner's last sendfile of cached data moved bytes: once the socket has room
   // again the owner sends the next cached part, until data is not cached.
   bool owner_sends = false;
+  // POLLOUT said writable, yet the owner's sendfile found no room: how many times
+  // in a row (a busy loopback under memory pressure); past kFullRetries the
+  // engine's route takes over rather than loop.
+  unsigned full_retries = 0;
   IoCallback callback;
 
   using Ptr = std::unique_ptr<SendJob>;
@@ -82,10 +87,14 @@ struct SendJob {
   // Cached data goes with one sendfile on the owner thread, where the splice route
   // would hand every chunk to the kernel's workers twice over. Sets owner_sends:
   // whether it sent anything, so the next part is tried the same way.
-  void send_from_owner() {
+  // A part after the first waited for POLLOUT: a socket that is full again means
+  // waiting once more, not giving the cached rest to the engine's route.
+  void send_from_owner(bool after_pollout = false) {
     const std::int64_t n = core->send_cached(file, out, offset, left);
+    if (n == 0 && after_pollout && ++full_retries <= kFullRetries) return;  // owner_sends stays set
     owner_sends = n > 0;
     if (!owner_sends) return;
+    full_retries = 0;
     advance(static_cast<std::size_t>(n));
     sent += static_cast<std::size_t>(n);
   }
@@ -157,7 +166,7 @@ struct SendJob {
     const OpArgs args = OpArgs::poll_out(job->out);
     submit(std::move(job), args, [](Ptr job, std::int64_t res) {
       if (res < 0) return finish(std::move(job), res);
-      if (job->owner_sends) job->send_from_owner();
+      if (job->owner_sends) job->send_from_owner(/*after_pollout=*/true);
       step(std::move(job));
     });
   }

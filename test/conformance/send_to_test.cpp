@@ -336,6 +336,28 @@ TEST_P(SendCachedTest, CachedDataGoesOnFromTheOwnerEachTimeTheSocketHasRoom) {
   EXPECT_TRUE(hang_up() == data);
 }
 
+// The socket said writable, yet the owner's next sendfile finds it full (EAGAIN):
+// the owner waits for room again; the cached rest does not fall to the engine's route.
+TEST_P(SendCachedTest, ASocketFullAgainAfterPolloutIsWaitedForNotHandedOver) {
+  const std::string data = random_bytes(4u << 20, 53);
+  File f = source(data);
+  connect();
+  detail::sys::inject(fault(Call::sendfile, 2, 1, -EAGAIN));
+  detail::sys::start_trace();
+  auto n = send(f, s_[0], 0, data.size());
+  detail::sys::stop_trace();
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_GT(fast_sends(), 1u);
+  for (const auto& e : detail::sys::trace_log()) {
+    EXPECT_NE(e.call, Call::splice) << "cached data went through the splice route";
+    if (e.call == Call::sendfile) {
+      EXPECT_EQ(e.thread, std::this_thread::get_id()) << "a worker sent cached data";
+    }
+  }
+  EXPECT_TRUE(hang_up() == data);
+}
+
 // A range past the end of the file is clamped to it, not taken for uncached pages;
 // an offset at the end sends nothing.
 TEST_P(SendCachedTest, ARangePastTheEndIsSentToTheEnd) {
