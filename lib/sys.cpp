@@ -169,7 +169,12 @@ std::int64_t pread_nowait(int fd, void* buf, std::size_t len, off_t offset) {
   auto i = intercept(Call::read_nowait);
   if (i.error) return i.error;
   iovec v{buf, std::min(len, i.max_bytes)};
-  return result_of(::preadv2(fd, &v, 1, offset, RWF_NOWAIT));
+  // syscall(2), not preadv2(3): libc's wrapper is a cancellation point, which in
+  // a process with other threads costs two extra calls around every read. A read
+  // that cannot block has nothing to cancel. The offset goes as low and high
+  // halves, as the kernel takes it (the high half is ignored on 64-bit).
+  const auto pos = static_cast<std::uint64_t>(offset);
+  return result_of(::syscall(SYS_preadv2, fd, &v, 1, static_cast<long>(pos), static_cast<long>(pos >> 32), RWF_NOWAIT));
 }
 
 int fsync(int fd) {
