@@ -32,7 +32,6 @@ class ReadAtOnce : public SeamTest {
     file_ = std::move(*f);
     warm_up();
   }
-  void TearDown() override { detail::sys::clear_faults(); }
 
   // Enough cached reads in a row that the file counts as warm: from here on its
   // reads need no residency check, so they take the shortcut.
