@@ -239,7 +239,7 @@ Options parse_args(int argc, char** argv, bool& help) {
     std::vector<std::string> kept;
     for (const auto& name : o.engines) {
       if (is_pread_loop(name) || name == "threadpool" || name == "io_uring") kept.push_back(name);
-      else if (engines_given) throw UsageError{"--stall: runs pread, threadpool and io_uring, not " + name};
+      else if (engines_given) throw UsageError{"--stall: runs pread, preadv2, threadpool and io_uring, not " + name};
     }
     o.engines = kept;
   }
@@ -591,7 +591,7 @@ int run(const Options& o) {
           c.w.fsync_group = fsync == "group";
           c.w.fsync_every = c.w.fsync_group ? 0 : static_cast<unsigned>(std::stoul(fsync));
           if (c.w.fsync_group && engine != "io_uring" && engine != "threadpool" && !is_pread_loop(engine)) {
-            c.error = "--fsync group: ringfile's engines and pread only";
+            c.error = "--fsync group: ringfile's engines and the pread loops only";
           }
           cases.push_back(std::move(c));
         }

@@ -19,7 +19,7 @@ bool is_buffered_read(const Request& r) noexcept {
   const Op op = r.args.op;
   const bool read = op == Op::Read || op == Op::Readv || op == Op::ReadFixed;
   // A stream has no page cache to ask about; its reads go to the engine.
-  return read && r.file && !(r.file->open_flags & O_DIRECT) && !r.file->stream_only;
+  return read && r.file && reads_through_page_cache(*r.file);
 }
 
 std::size_t read_length(const OpArgs& a) noexcept {

@@ -75,12 +75,12 @@ class EngineCore {
   template <class Callback>
   bool rejects_foreign(Callback& callback);
 
-  // File::read's shortcut past the request path (owner_fast_path.cpp; owner
-  // thread, arguments checked): a cached
-  // read of a warm file done at once with preadv2(RWF_NOWAIT), its callback
-  // queued for the next poll()/wait(). Returns an empty handle when the read
-  // must take the request path; `tried` then holds what preadv2 said if it ran
-  // (a partial count or -errno), for after_nowait_read().
+  // File::read's shortcut past the request path (owner_fast_path.cpp; called on
+  // the owner thread with checked arguments): a cached read of a warm file done at
+  // once with preadv2(RWF_NOWAIT), its callback queued for the next poll()/wait().
+  // Returns an empty handle when the read must take the request path; `tried` then
+  // holds what preadv2 said if it ran (a partial count or -errno), for
+  // after_nowait_read().
   static constexpr std::int64_t kNotTried = INT64_MIN;
   OpHandle read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried);
   // A read tried without blocking that did not finish: the engine takes it over.

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <fcntl.h>
+
 #include "cache_residency.hpp"
 #include "group_commit.hpp"
 
@@ -37,5 +39,10 @@ struct FileState {
   FileState* prev = nullptr;  // the engine's list of live files
   FileState* next = nullptr;
 };
+
+// Reads of `file` go through the page cache: not O_DIRECT, not a stream.
+inline bool reads_through_page_cache(const FileState& file) noexcept {
+  return !(file.open_flags & O_DIRECT) && !file.stream_only;
+}
 
 }  // namespace ringfile::detail

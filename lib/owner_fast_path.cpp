@@ -43,13 +43,17 @@ class SigpipeBlocked {
   sigset_t old_;
 };
 
+// A non-blocking read that moved the whole range, or found the end of the file,
+// is done; anything else (a part, EAGAIN, an error) leaves work for the engine.
+bool finished(std::int64_t n, std::size_t len) noexcept { return n == static_cast<std::int64_t>(len) || n == 0; }
+
 }  // namespace
 
 bool EngineCore::try_fast_path(Request* request) {
   if (request->nowait_tried || request->file->nowait_unsupported) return false;
   const OpArgs& a = request->args;
   const std::int64_t n = sys::pread_nowait(a.fd, a.buf, a.len, a.offset);
-  if (n == static_cast<std::int64_t>(a.len) || n == 0) {
+  if (finished(n, a.len)) {
     ++stats_.fast_path_reads;
     finish_now(request, n);
     return true;
@@ -78,12 +82,10 @@ void EngineCore::after_nowait_read(Request* request, FileState* file, std::int64
 // nothing that could time out, queue or be cancelled.
 OpHandle EngineCore::read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried) {
   if (!fast_path_open() || shutting_down_ || op_timeout_.count() > 0) return {};
-  if (file->fd < 0 || file->closing || file->nowait_unsupported || file->stream_only || (file->open_flags & O_DIRECT)) {
-    return {};
-  }
+  if (file->fd < 0 || file->closing || file->nowait_unsupported || !reads_through_page_cache(*file)) return {};
   if (options_.offload_cold_reads && !file->residency.stays_on_owner(args.offset)) return {};
   const std::int64_t n = sys::pread_nowait(args.fd, args.buf, args.len, args.offset);
-  if (n != static_cast<std::int64_t>(args.len) && n != 0) {
+  if (!finished(n, args.len)) {
     tried = n;
     return {};
   }

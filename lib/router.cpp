@@ -55,12 +55,16 @@ bool Router::needs_pool(const Request& r) const noexcept {
   return r.file && (r.file->refused_ops & bit);
 }
 
+int Router::fixed_slot_of(const Request& r) noexcept {
+  const FileState* f = r.file;
+  return f && f->fixed_slot >= 0 && r.args.fd == f->fd ? f->fixed_slot : -1;
+}
+
 void Router::start(Request* head) {
   bool to_pool = false;
   for (Request* r = head; r; r = r->link_next) {
     to_pool = to_pool || needs_pool(*r);
-    FileState* f = r->file;
-    r->fixed_slot = f && f->fixed_slot >= 0 && r->args.fd == f->fd ? f->fixed_slot : -1;
+    r->fixed_slot = fixed_slot_of(*r);
   }
   if (to_pool) {
     start_on_pool(head);

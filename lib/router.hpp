@@ -33,8 +33,7 @@ class Router {
   bool primary_runs(const Request& r) const noexcept { return !needs_pool(r); }
   // Starts a lone request primary_runs() said yes to, without the chain walk.
   void start_on_primary(Request* r) {
-    FileState* f = r->file;
-    r->fixed_slot = f && f->fixed_slot >= 0 && r->args.fd == f->fd ? f->fixed_slot : -1;
+    r->fixed_slot = fixed_slot_of(*r);
     r->route = Route::Primary;
     primary_->start(r);
   }
@@ -56,6 +55,8 @@ class Router {
 
  private:
   bool needs_pool(const Request& r) const noexcept;
+  // The registered slot of the file `r` works on, when its descriptor is that file's.
+  static int fixed_slot_of(const Request& r) noexcept;
   void start_on_pool(Request* head);
   void flush_pool();
   Backend* pool();

@@ -86,9 +86,9 @@ struct SendJob {
 
   // Cached data goes with one sendfile on the owner thread, where the splice route
   // would hand every chunk to the kernel's workers twice over. Sets owner_sends:
-  // whether it sent anything, so the next part is tried the same way.
-  // A part after the first waited for POLLOUT: a socket that is full again means
-  // waiting once more, not giving the cached rest to the engine's route.
+  // whether it sent anything, so the next part is tried the same way. After
+  // POLLOUT, a socket already full again means waiting once more, not giving the
+  // cached rest to the engine's route.
   void send_from_owner(bool after_pollout = false) {
     const std::int64_t n = core->send_cached(file, out, offset, left);
     if (n == 0 && after_pollout && ++full_retries <= kFullRetries) return;  // owner_sends stays set
