@@ -4,11 +4,27 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "request.hpp"
 #include "ringfile/engine.hpp"
 
 namespace ringfile::detail {
+
+// A read that carries no Request (the core's ring reads, ring_reads.hpp): what
+// the executor needs to run it. It stays where it is until its result has been
+// taken, so the executor may name it to the kernel (user_data) and find it again.
+struct TaggedRead {
+  void* buf = nullptr;
+  std::size_t len = 0;
+  std::int64_t offset = 0;
+  int fd = -1;
+  int fixed_slot = -1;  // registered-file slot for fd, or -1
+};
+struct TaggedResult {
+  const TaggedRead* read;
+  std::int64_t res;  // >= 0 or -errno, passed through the syscall seam
+};
 
 // An executor: "execute these requests, give back res". It reads a request's
 // OpArgs (and fixed_slot), runs it, sets res (>= 0 or -errno, passed through the
@@ -47,6 +63,14 @@ class Backend {
   virtual void reap(RequestQueue& done, std::chrono::nanoseconds timeout) = 0;
   // Asks for an in-flight request to finish early; it still comes back via reap().
   virtual void cancel(Request* request) = 0;
+
+  // Tagged reads: the same contract for a read without a Request. Only an
+  // executor that says it takes them is given any.
+  virtual bool takes_tagged_reads() const noexcept { return false; }
+  virtual void start_tagged_read(const TaggedRead&) {}
+  virtual void cancel_tagged_read(const TaggedRead&) {}
+  // Appends the results reaped so far.
+  virtual void take_tagged_results(std::vector<TaggedResult>&) {}
 
   virtual Result<void> register_buffers(std::span<const iovec> buffers) = 0;
   virtual Result<void> unregister_buffers() = 0;

@@ -297,8 +297,13 @@ void EngineCore::leave_backend(Request* r) noexcept {
 }
 
 void EngineCore::cancel(OpHandle op) {
+  if (!op.op_ || !on_owner_thread()) return;
+  if (const auto bits = reinterpret_cast<std::uintptr_t>(op.op_); bits & kRingReadHandle) {
+    cancel_ring_read(reinterpret_cast<RingReads::Entry*>(bits & ~kRingReadHandle), op.serial_);
+    return;
+  }
   auto* r = const_cast<Request*>(static_cast<const Request*>(op.op_));
-  if (!r || r->serial != op.serial_ || !on_owner_thread()) return;
+  if (r->serial != op.serial_) return;
   switch (r->where) {
     case Where::Queued:
       queued_.remove(r);
@@ -324,6 +329,7 @@ void EngineCore::cancel_matching(FileState* file) {
     if ((file && r->file != file) || r->args.op == Op::Close) continue;
     if (!r->cancelled.exchange(true)) router_.cancel(r);
   }
+  cancel_ring_reads(file);
   router_.flush();
 }
 

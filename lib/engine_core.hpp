@@ -18,6 +18,7 @@
 #include "pipe_cache.hpp"
 #include "posted.hpp"
 #include "ready_reads.hpp"
+#include "ring_reads.hpp"
 #include "request.hpp"
 #include "ringfile/engine.hpp"
 #include "router.hpp"
@@ -75,14 +76,18 @@ class EngineCore {
   template <class Callback>
   bool rejects_foreign(Callback& callback);
 
-  // File::read's shortcut past the request path (owner_fast_path.cpp; called on
-  // the owner thread with checked arguments): a cached read of a warm file done at
-  // once with preadv2(RWF_NOWAIT), its callback queued for the next poll()/wait().
+  // File::read's shortcuts past the request path (called on the owner thread with
+  // checked arguments), for a read that needs none of a request's bookkeeping
+  // (no deadline, no residency check due, nothing queued ahead of it):
+  // - few ops outstanding: a cached read done at once with preadv2(RWF_NOWAIT),
+  //   its callback queued for the next poll()/wait() (owner_fast_path.cpp);
+  // - else, on io_uring, one SQE that carries no Request (ring_reads.cpp).
   // Returns an empty handle when the read must take the request path; `tried` then
   // holds what preadv2 said if it ran (a partial count or -errno), for
   // after_nowait_read().
   static constexpr std::int64_t kNotTried = INT64_MIN;
-  OpHandle read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried);
+  OpHandle read_without_request(FileState* file, const OpArgs& args, bool exact, IoCallback& callback,
+                                std::int64_t& tried);
   // A read tried without blocking that did not finish: the engine takes it over.
   void after_nowait_read(Request* request, FileState* file, std::int64_t n);
 
@@ -131,6 +136,11 @@ class EngineCore {
 
  private:
   static OpHandle handle_of(const Request* r) noexcept { return OpHandle(r, r->serial); }
+  // A ring read's handle names its entry, marked in the low bit apart from a Request.
+  static constexpr std::uintptr_t kRingReadHandle = 1;
+  static const void* tagged_handle(const RingReads::Entry* e) noexcept {
+    return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(e) | kRingReadHandle);
+  }
   OpHandle accept(Request* request);
   void finish_now(Request* head, std::int64_t res);
   void enqueue(Request* request);
@@ -146,7 +156,18 @@ class EngineCore {
   OpHandle submit_to_ring(Request* request);
   bool start_buffered_read(Request* request);
   bool try_fast_path(Request* request);
+  OpHandle read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried);
   std::size_t deliver_ready_reads();
+  OpHandle read_on_ring(FileState* file, const OpArgs& args, IoCallback& callback);
+  void reap_executors(RequestQueue& done, std::chrono::nanoseconds timeout);
+  std::size_t deliver_ring_reads();
+  void ring_read_to_request(RingReads::Entry* e, std::int64_t res);
+  void cancel_ring_read(RingReads::Entry* e, std::uint64_t serial);
+  void cancel_ring_reads(FileState* file);  // null: every file
+  // Completions reaped or finished at once and not yet delivered.
+  bool undelivered() const noexcept {
+    return !ready_.empty() || !ready_reads_.empty() || ring_results_next_ < ring_results_.size();
+  }
   void skip_moved(Request* request, std::size_t moved);
   std::size_t deliver(RequestQueue& done);
   std::size_t deliver_ready(RequestQueue& done);
@@ -205,6 +226,9 @@ class EngineCore {
   RequestQueue ready_;       // completed outside the executors (fast path, errors)
   ReadyReads ready_reads_;   // File::read's shortcut: finished without a request
   Request finished_at_once_; // what their OpHandles name: a request that is never in use
+  RingReads ring_reads_;     // File::read's reads on the ring without a request
+  std::vector<TaggedResult> ring_results_;  // their results, reaped
+  std::size_t ring_results_next_ = 0;       // the first not yet delivered
   Request* live_ = nullptr;  // requests in an executor, for cancellation
   std::size_t in_backend_ = 0;
   std::size_t pending_ = 0;  // accepted and not yet delivered

@@ -110,7 +110,7 @@ std::size_t EngineCore::deliver_ready(RequestQueue& done) {
   // A posted function or a ready read's callback that throws must not lose what
   // the executors handed back in `done`.
   KeepUndelivered keep{*this, done};
-  const std::size_t n = run_posted() + deliver_ready_reads();
+  const std::size_t n = run_posted() + deliver_ready_reads() + deliver_ring_reads();
   done.append(ready_);
   return done.empty() ? n : n + deliver(done);
 }
@@ -120,7 +120,7 @@ Result<std::size_t> EngineCore::poll() {
   CallScope scope(*this, true);
   (void)flush();
   RequestQueue done;
-  router_.reap(done, std::chrono::nanoseconds(0));
+  reap_executors(done, std::chrono::nanoseconds(0));
   expire_deadlines();
   // An epoll-driven caller sleeps after this: ops its callbacks started must be
   // with the kernel or the workers by then, also when a callback threw, and
@@ -131,7 +131,7 @@ Result<std::size_t> EngineCore::poll() {
     ~SubmitAfter() {
       if (core.destroy_requested_) return;
       (void)core.flush();
-      if (!core.ready_.empty() || !core.ready_reads_.empty()) core.router_.primary().wake();
+      if (core.undelivered()) core.router_.primary().wake();
     }
   } submit_after{*this};
   return deliver_ready(done);
@@ -162,7 +162,7 @@ Result<std::size_t> EngineCore::wait_in_call(std::chrono::nanoseconds timeout) {
     // Submits what is started and waits in one step (one io_uring_enter). Ops that
     // the callbacks below start are submitted by the next poll()/wait()/submit().
     work_signalled_ = false;
-    router_.reap(done, wait_bound(left));
+    reap_executors(done, wait_bound(left));
     expire_deadlines();
     n = deliver_ready(done);
     if (n > 0 || destroy_requested_) return n;
@@ -211,10 +211,11 @@ void EngineCore::drain_for_shutdown() {
   for (;;) {
     try {
       RequestQueue done;
-      if (in_backend_ > 0) router_.reap(done, std::chrono::milliseconds(10));
+      if (in_backend_ > 0) reap_executors(done, std::chrono::milliseconds(10));
       done.append(ready_);
       deliver(done);
       deliver_ready_reads();
+      deliver_ring_reads();
       fill_backend();
       router_.flush();
       run_posted();
@@ -222,7 +223,7 @@ void EngineCore::drain_for_shutdown() {
       // A callback threw inside ~Engine: there is no caller left to hand the
       // exception to. The other completions are still delivered.
     }
-    if (in_backend_ == 0 && queued_.empty() && ready_.empty() && ready_reads_.empty() && posted_.empty()) break;
+    if (in_backend_ == 0 && queued_.empty() && !undelivered() && posted_.empty()) break;
   }
   assert(pending_ == 0 && "a request was lost");
 }

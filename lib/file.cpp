@@ -106,7 +106,7 @@ OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&&
   std::int64_t tried = EngineCore::kNotTried;
   const int invalid = check_buffer(*state, args.buf, args.len, args.offset);
   if (args.op == detail::Op::Read && !invalid) {
-    if (OpHandle done = core.read_at_once(state, args, callback, tried)) return done;
+    if (OpHandle started = core.read_without_request(state, args, exact, callback, tried)) return started;
   }
   return start_file_op(core, state, args, std::move(callback), [&](Request& r) {
     r.exact = exact;

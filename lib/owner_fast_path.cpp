@@ -78,12 +78,17 @@ void EngineCore::after_nowait_read(Request* request, FileState* file, std::int64
   if (n == -EOPNOTSUPP) file->nowait_unsupported = true;
 }
 
-// Only what needs no request bookkeeping: a read no residency check is due for,
-// nothing that could time out, queue or be cancelled.
-OpHandle EngineCore::read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried) {
-  if (!fast_path_open() || shutting_down_ || op_timeout_.count() > 0) return {};
-  if (file->fd < 0 || file->closing || file->nowait_unsupported || !reads_through_page_cache(*file)) return {};
+OpHandle EngineCore::read_without_request(FileState* file, const OpArgs& args, bool exact, IoCallback& callback,
+                                          std::int64_t& tried) {
+  if (shutting_down_ || op_timeout_.count() > 0) return {};
+  if (file->fd < 0 || file->closing || !reads_through_page_cache(*file)) return {};
   if (options_.offload_cold_reads && !file->residency.stays_on_owner(args.offset)) return {};
+  if (fast_path_open()) return file->nowait_unsupported ? OpHandle{} : read_at_once(file, args, callback, tried);
+  return exact || router_.primary_is_pool() ? OpHandle{} : read_on_ring(file, args, callback);
+}
+
+// Nothing that could time out, queue or be cancelled: the read is done or not.
+OpHandle EngineCore::read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried) {
   const std::int64_t n = sys::pread_nowait(args.fd, args.buf, args.len, args.offset);
   if (!finished(n, args.len)) {
     tried = n;

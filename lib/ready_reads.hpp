@@ -2,10 +2,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <utility>
-#include <vector>
 
+#include "free_list.hpp"
 #include "ringfile/file.hpp"
 
 namespace ringfile::detail {
@@ -14,10 +13,7 @@ struct FileState;
 
 // Reads the owner thread finished as they were started (File::read of cached
 // data): each one's callback, result and file, oldest first, until poll() or
-// wait() delivers it. They need none of a request's bookkeeping, so they skip
-// it. Entries come from a free list grown in chunks and never move, so a
-// callback runs where it was stored while it starts more reads, and steady use
-// allocates nothing.
+// wait() delivers it. They need none of a request's bookkeeping, so they skip it.
 class ReadyReads {
  public:
   struct Entry {
@@ -31,12 +27,10 @@ class ReadyReads {
   std::size_t size() const noexcept { return size_; }
 
   void push(IoCallback&& callback, std::int64_t res, FileState* file) {
-    if (!free_) [[unlikely]] grow();
-    Entry* e = std::exchange(free_, free_->next);
+    Entry* e = entries_.acquire();
     e->callback = std::move(callback);
     e->res = res;
     e->file = file;
-    e->next = nullptr;
     (head_ ? tail_->next : head_) = e;
     tail_ = e;
     ++size_;
@@ -51,19 +45,11 @@ class ReadyReads {
   }
   void recycle(Entry* e) noexcept {
     e->callback.reset();
-    e->next = free_;
-    free_ = e;
+    entries_.release(e);
   }
 
  private:
-  void grow() {
-    constexpr std::size_t kChunk = 64;
-    chunks_.push_back(std::make_unique<Entry[]>(kChunk));
-    for (std::size_t i = 0; i < kChunk; ++i) recycle(&chunks_.back()[i]);
-  }
-
-  std::vector<std::unique_ptr<Entry[]>> chunks_;
-  Entry* free_ = nullptr;
+  FreeList<Entry> entries_;
   Entry* head_ = nullptr;
   Entry* tail_ = nullptr;
   std::size_t size_ = 0;

@@ -40,6 +40,7 @@ Router::Router(std::unique_ptr<Backend> primary) : primary_(std::move(primary)) 
   for (unsigned op = 0; op < static_cast<unsigned>(Op::count_); ++op) {
     if (primary_->supports(static_cast<Op>(op))) primary_ops_ |= op_bit(static_cast<Op>(op));
   }
+  tagged_reads_ = !primary_is_pool_ && (primary_ops_ & op_bit(Op::Read)) && primary_->takes_tagged_reads();
 }
 
 Router::~Router() {
@@ -130,7 +131,7 @@ bool Router::rerouted(Request* r) {
     return false;
   }
   FileState* file = r->file;
-  if (file && r->res == -EOPNOTSUPP) file->refused_ops |= op_bit(r->args.op);
+  if (file) note_refusal(*file, r->args.op, r->res);
   if (r->link_next || r->link_tail) return false;
   r->on_probation = file && r->res == -EINVAL;
   start_on_pool(r);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,16 @@ class Router {
     r->route = Route::Primary;
     primary_->start(r);
   }
+  // A read of `file` may go to the ring as a tagged read (no Request): the ring
+  // runs reads and takes tagged ones, and the file's filesystem did not refuse them.
+  bool ring_takes_read(const FileState& file) const noexcept {
+    return tagged_reads_ && !(file.refused_ops & op_bit(Op::Read));
+  }
+  // The ring refused an op on `file` with `res`: its next ones of that kind go to
+  // the pool. After an EINVAL (which may be real) only a success there records it.
+  static void note_refusal(FileState& file, Op op, std::int64_t res) noexcept {
+    if (res == -EOPNOTSUPP) file.refused_ops |= op_bit(op);
+  }
   void flush();
   // Completed requests into `done`; refused ones are re-routed to the pool instead.
   void reap(RequestQueue& done, std::chrono::nanoseconds timeout);
@@ -69,6 +80,7 @@ class Router {
   std::unique_ptr<Backend> primary_;
   std::unique_ptr<Backend> pool_;  // beside the ring: made on first use
   bool primary_is_pool_ = false;
+  bool tagged_reads_ = false;
   std::uint32_t primary_ops_ = 0;  // op_bit of every op the primary can run
   bool pool_unflushed_ = false;
   std::size_t on_pool_ = 0;

@@ -21,10 +21,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The seam's trace of a ring op: nothing is worked out unless a test is tracing.
+void trace_ring_op(Op op, int fd, std::int64_t offset, sys::Phase phase, std::int64_t res = 0) {
+  if (sys::tracing.load(std::memory_order_relaxed)) [[unlikely]] sys::trace(seam_call(op), phase, fd, offset, res);
+}
 void trace_ring_op(const Request& r, sys::Phase phase, std::int64_t res = 0) {
-  if (sys::tracing.load(std::memory_order_relaxed)) [[unlikely]] {
-    sys::trace(seam_call(r.args.op), phase, r.args.fd, r.args.offset, res);
+  trace_ring_op(r.args.op, r.args.fd, r.args.offset, phase, res);
+}
+
+// What the seam makes of a ring op's result: the faults a test programmed.
+std::int64_t seam_result(Op op, int cqe_res) {
+  if (sys::armed.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (const sys::Call call = seam_call(op); call != sys::Call::count_) return sys::complete(call, cqe_res);
   }
+  return cqe_res;
 }
 
 constexpr std::size_t kMaxTransfer = 0x7ffff000;  // MAX_RW_COUNT: the kernel never moves more at once
@@ -262,7 +271,8 @@ std::size_t UringBackend::take_cqes(RequestQueue& done) {
     if (tag == kWakeTag) {
       rearm = true;
     } else if (tag >= kFirstRequestTag && tag != LIBURING_UDATA_TIMEOUT) {
-      finish(reinterpret_cast<Request*>(static_cast<std::uintptr_t>(tag)), cqe->res, done);
+      if (tag & kTaggedReadBit) finish_tagged(tag, cqe->res);
+      else finish(reinterpret_cast<Request*>(static_cast<std::uintptr_t>(tag)), cqe->res, done);
       ++got;
     }
   }
@@ -278,16 +288,43 @@ std::size_t UringBackend::take_cqes(RequestQueue& done) {
 
 void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   --ring_requests_;
-  std::int64_t res = cqe_res;
-  if (sys::armed.load(std::memory_order_relaxed)) [[unlikely]] {
-    if (const sys::Call call = seam_call(request->args.op); call != sys::Call::count_) res = sys::complete(call, res);
-  }
+  const std::int64_t res = seam_result(request->args.op, cqe_res);
   // The seam failed an open the kernel did: close what the caller will never see.
   const bool opens = request->args.op == Op::Open || request->args.op == Op::OpenAt2;
   if (opens && cqe_res >= 0 && res < 0) ::close(cqe_res);
   request->res = res;
   trace_ring_op(*request, sys::Phase::end, res);
   done.push_back(request);
+}
+
+void UringBackend::start_tagged_read(const TaggedRead& r) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_read(sqe, r.fd, r.buf, transfer_len(r.len), static_cast<std::uint64_t>(r.offset));
+  if (r.fixed_slot >= 0) {
+    sqe->fd = r.fixed_slot;
+    sqe->flags |= IOSQE_FIXED_FILE;
+  }
+  io_uring_sqe_set_data64(sqe, user_data_of(r));
+  ++ring_requests_;
+  trace_ring_op(Op::Read, r.fd, r.offset, sys::Phase::start);
+}
+
+void UringBackend::finish_tagged(std::uint64_t user_data, int cqe_res) {
+  --ring_requests_;
+  const auto* read = reinterpret_cast<const TaggedRead*>(static_cast<std::uintptr_t>(user_data & ~kTaggedReadBit));
+  const std::int64_t res = seam_result(Op::Read, cqe_res);
+  trace_ring_op(Op::Read, read->fd, read->offset, sys::Phase::end, res);
+  tagged_done_.push_back({read, res});
+}
+
+void UringBackend::take_tagged_results(std::vector<TaggedResult>& out) {
+  if (tagged_done_.empty()) return;
+  if (out.empty()) {
+    out.swap(tagged_done_);  // the usual case: no copy, and both keep their capacity
+    return;
+  }
+  out.insert(out.end(), tagged_done_.begin(), tagged_done_.end());
+  tagged_done_.clear();
 }
 
 // Relative to now, from the request's absolute deadline (it may have waited in the
@@ -319,6 +356,12 @@ void UringBackend::cancel(Request* request) {
   // cancel came too late.
   io_uring_sqe* sqe = get_sqe();
   io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(request), 0);
+  io_uring_sqe_set_data64(sqe, kCancelTag);
+}
+
+void UringBackend::cancel_tagged_read(const TaggedRead& read) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_cancel64(sqe, user_data_of(read), 0);
   io_uring_sqe_set_data64(sqe, kCancelTag);
 }
 

@@ -54,6 +54,12 @@ class UringBackend final : public Backend {
   void reap(RequestQueue& done, std::chrono::nanoseconds timeout) override;
   void cancel(Request* request) override;
 
+  // Not under SQPOLL, whose submissions need the credentials check of start().
+  bool takes_tagged_reads() const noexcept override { return !sqpoll_; }
+  void start_tagged_read(const TaggedRead& read) override;
+  void cancel_tagged_read(const TaggedRead& read) override;
+  void take_tagged_results(std::vector<TaggedResult>& out) override;
+
   Result<void> register_buffers(std::span<const iovec> buffers) override;
   Result<void> unregister_buffers() override;
 
@@ -84,6 +90,11 @@ class UringBackend final : public Backend {
   static constexpr std::uint64_t kCancelTag = 2;
   static constexpr std::uint64_t kLinkTimeoutTag = 3;
   static constexpr std::uint64_t kFirstRequestTag = 4096;
+  // Set in a tagged read's user_data (the TaggedRead's address); a Request's is aligned.
+  static constexpr std::uint64_t kTaggedReadBit = 1;
+  static std::uint64_t user_data_of(const TaggedRead& read) noexcept {
+    return reinterpret_cast<std::uintptr_t>(&read) | kTaggedReadBit;
+  }
 
   io_uring* ring() const noexcept { return ring_.get(); }
   io_uring_sqe* prep(Request& request);
@@ -96,6 +107,7 @@ class UringBackend final : public Backend {
   void link_timeout(Request& request);
   std::size_t take_cqes(RequestQueue& done);
   void finish(Request* request, int cqe_res, RequestQueue& done);
+  void finish_tagged(std::uint64_t user_data, int cqe_res);
   bool credentials_changed() const;
   std::size_t take_early(RequestQueue& done);
   void wait(RequestQueue& done, std::chrono::nanoseconds timeout);
@@ -127,6 +139,7 @@ class UringBackend final : public Backend {
 
   std::size_t ring_requests_ = 0;  // Requests the kernel holds
   RequestQueue early_;  // finished outside reap(); the next reap delivers them
+  std::vector<TaggedResult> tagged_done_;  // until take_tagged_results()
 
   unsigned fixed_file_slots_ = 0;
   std::vector<unsigned> free_slots_;

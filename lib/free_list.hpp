@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace ringfile::detail {
+
+// Objects handed out from chunks that are never moved or freed while the list
+// lives: steady use allocates nothing, and an object stays where it is while a
+// callback stored in it runs and starts more work. T links the free ones through
+// its `next` member, which is its own to use while the object is handed out.
+template <class T, std::size_t Chunk = 64>
+class FreeList {
+ public:
+  T* acquire() {
+    if (!free_) [[unlikely]] grow();
+    T* t = free_;
+    free_ = t->next;
+    t->next = nullptr;
+    return t;
+  }
+  void release(T* t) noexcept {
+    t->next = free_;
+    free_ = t;
+  }
+
+ private:
+  void grow() {
+    chunks_.push_back(std::make_unique<T[]>(Chunk));
+    for (std::size_t i = 0; i < Chunk; ++i) release(&chunks_.back()[i]);
+  }
+
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  T* free_ = nullptr;
+};
+
+}  // namespace ringfile::detail

@@ -1,0 +1,111 @@
+// File::read's reads on the ring without a Request (ring_reads.hpp): started,
+// delivered, cancelled, and handed to the request path when the engine's rules
+// for a result (retry, re-route) need one.
+
+#include "completion.hpp"
+#include "engine_core.hpp"
+
+namespace ringfile::detail {
+
+namespace {
+
+// Results the request path knows what to do with: EINTR and EAGAIN are retried,
+// a refusal re-routes the read to the pool.
+bool needs_request_path(std::int64_t res) noexcept {
+  return res == -EINTR || res == -EAGAIN || is_refusal(Op::Read, res);
+}
+
+}  // namespace
+
+// A positional read of a page-cache file the ring can take now, which the request
+// path would only pass through: nothing queued ahead of it, room in the ring, no
+// deadline, not an exact read (its short count needs continuing), and no residency
+// check due for it.
+OpHandle EngineCore::read_on_ring(FileState* file, const OpArgs& args, IoCallback& callback) {
+  if (!queued_.empty() || in_backend_ >= router_.capacity() || !router_.ring_takes_read(*file) || args.offset < 0) {
+    return {};
+  }
+  RingReads::Entry* e = ring_reads_.start(file, std::move(callback));
+  e->buf = args.buf;
+  e->len = args.len;
+  e->offset = args.offset;
+  e->fd = args.fd;
+  e->fixed_slot = file->fixed_slot;
+  ++stats_.submitted;
+  ++stats_.ring_reads_without_request;
+  ++pending_;
+  ++file->in_flight;
+  ++in_backend_;
+  router_.primary().start_tagged_read(*e);
+  unflushed_ = true;
+  work_started();
+  return OpHandle(tagged_handle(e), e->serial);
+}
+
+void EngineCore::reap_executors(RequestQueue& done, std::chrono::nanoseconds timeout) {
+  router_.reap(done, timeout);
+  router_.primary().take_tagged_results(ring_results_);
+}
+
+// Like deliver(): a callback that throws leaves the rest for the next call, and
+// reads the callbacks start complete in a later reap.
+std::size_t EngineCore::deliver_ring_reads() {
+  std::size_t delivered = 0;
+  while (ring_results_next_ < ring_results_.size() && !destroy_requested_) {
+    const TaggedResult result = ring_results_[ring_results_next_++];
+    RingReads::Entry* e = RingReads::entry_of(result.read);
+    --in_backend_;
+    ring_reads_.finish(e);
+    std::int64_t res = result.res;
+    if (res == -EINTR && e->cancelled) res = -ECANCELED;
+    if (needs_request_path(res) && !e->cancelled && !shutting_down_) [[unlikely]] {
+      ring_read_to_request(e, res);
+      continue;
+    }
+    --pending_;
+    ++stats_.completed;
+    leave_file(e->file);
+    struct Recycle {
+      RingReads& reads;
+      RingReads::Entry* e;
+      ~Recycle() { reads.recycle(e); }
+    } recycle{ring_reads_, e};
+    ++delivered;
+    if (!e->callback) continue;
+    if (res < 0) e->callback(error_of(res));
+    else e->callback(static_cast<std::size_t>(res));
+  }
+  if (ring_results_next_ == ring_results_.size()) {
+    ring_results_.clear();
+    ring_results_next_ = 0;
+  }
+  return delivered;
+}
+
+// The read goes on as a request, still counted as pending and in flight on its
+// file: retried after EINTR/EAGAIN, or run by the pool after a refusal.
+void EngineCore::ring_read_to_request(RingReads::Entry* e, std::int64_t res) {
+  Router::note_refusal(*e->file, Op::Read, res);
+  Request* r = make_request(OpArgs::read(e->fd, e->buf, e->len, e->offset));
+  set_completion(*r, std::move(e->callback));
+  r->file = e->file;
+  r->retries = 1;
+  ++stats_.retries;
+  ring_reads_.recycle(e);
+  enqueue(r);
+}
+
+void EngineCore::cancel_ring_read(RingReads::Entry* e, std::uint64_t serial) {
+  if (e->serial != serial || e->cancelled) return;
+  e->cancelled = true;
+  router_.primary().cancel_tagged_read(*e);
+  unflushed_ = true;  // a cancel SQE waits to be submitted
+}
+
+void EngineCore::cancel_ring_reads(FileState* file) {
+  for (RingReads::Entry* e = ring_reads_.in_flight(); e; e = e->next) {
+    if (!file || e->file == file) cancel_ring_read(e, e->serial);
+  }
+}
+
+}  // namespace ringfile::detail
