@@ -42,8 +42,7 @@ EngineCore::EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& op
 // Ops started outside poll() (which submits before it returns) wait in user space
 // until the engine is next called. A loop asleep on event_fd() would never call
 // it: make the descriptor readable, once until the next submission.
-void EngineCore::work_started() {
-  if (!event_fd_watched_ || work_signalled_ || polling_) return;
+void EngineCore::signal_work_started() {
   work_signalled_ = true;
   router_.primary().signal_event_fd();
 }

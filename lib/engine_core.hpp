@@ -86,8 +86,8 @@ class EngineCore {
   // holds what preadv2 said if it ran (a partial count or -errno), for
   // after_nowait_read().
   static constexpr std::int64_t kNotTried = INT64_MIN;
-  OpHandle read_without_request(FileState* file, const OpArgs& args, bool exact, IoCallback& callback,
-                                std::int64_t& tried);
+  OpHandle read_without_request(FileState* file, void* buf, std::size_t len, std::int64_t offset, bool exact,
+                                IoCallback& callback, std::int64_t& tried);
   // A read tried without blocking that did not finish: the engine takes it over.
   void after_nowait_read(Request* request, FileState* file, std::int64_t n);
 
@@ -156,9 +156,10 @@ class EngineCore {
   OpHandle submit_to_ring(Request* request);
   bool start_buffered_read(Request* request);
   bool try_fast_path(Request* request);
-  OpHandle read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried);
+  OpHandle read_at_once(FileState* file, void* buf, std::size_t len, std::int64_t offset, IoCallback& callback,
+                        std::int64_t& tried);
   std::size_t deliver_ready_reads();
-  OpHandle read_on_ring(FileState* file, const OpArgs& args, IoCallback& callback);
+  OpHandle read_on_ring(FileState* file, void* buf, std::size_t len, std::int64_t offset, IoCallback& callback);
   void reap_executors(RequestQueue& done, std::chrono::nanoseconds timeout);
   std::size_t deliver_ring_reads();
   void ring_read_to_request(RingReads::Entry* e, std::int64_t res);
@@ -177,7 +178,10 @@ class EngineCore {
   // Delivery stopped early: what is left in `done` goes back to the front of ready_.
   void keep_undelivered(RequestQueue& done) noexcept;
   struct KeepUndelivered;
-  void work_started();
+  void work_started() {
+    if (event_fd_watched_ && !work_signalled_ && !polling_) [[unlikely]] signal_work_started();
+  }
+  void signal_work_started();
   Result<std::size_t> wait_in_call(std::chrono::nanoseconds timeout);
   bool resubmit_if_needed(Request* request);
   std::int64_t final_result(Request& request) const noexcept;

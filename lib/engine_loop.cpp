@@ -110,7 +110,9 @@ std::size_t EngineCore::deliver_ready(RequestQueue& done) {
   // A posted function or a ready read's callback that throws must not lose what
   // the executors handed back in `done`.
   KeepUndelivered keep{*this, done};
-  const std::size_t n = run_posted() + deliver_ready_reads() + deliver_ring_reads();
+  std::size_t n = run_posted();
+  if (!ready_reads_.empty()) n += deliver_ready_reads();
+  if (ring_results_next_ < ring_results_.size()) n += deliver_ring_reads();
   done.append(ready_);
   return done.empty() ? n : n + deliver(done);
 }

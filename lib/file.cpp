@@ -99,15 +99,12 @@ OpHandle file_op(FileState* state, const OpArgs& args, Callback&& callback, Fill
   return start_file_op(core, state, args, std::move(callback), std::forward<Fill>(fill));
 }
 
-OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&& callback) {
+OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&& callback,
+                  std::int64_t tried = EngineCore::kNotTried) {
   if (!state || !state->core) return fail_detached(callback);
   EngineCore& core = *state->core;
   if (core.rejects_foreign(callback)) return {};
-  std::int64_t tried = EngineCore::kNotTried;
   const int invalid = check_buffer(*state, args.buf, args.len, args.offset);
-  if (args.op == detail::Op::Read && !invalid) {
-    if (OpHandle started = core.read_without_request(state, args, exact, callback, tried)) return started;
-  }
   return start_file_op(core, state, args, std::move(callback), [&](Request& r) {
     r.exact = exact;
     if (invalid) return invalid;
@@ -120,12 +117,23 @@ OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&&
   });
 }
 
+int fd_of(const FileState* state) { return state ? state->fd : -1; }
+
+// A read first tries the routes that need no request, before its OpArgs are built.
+OpHandle read_transfer(FileState* state, void* buffer, std::size_t length, std::int64_t offset, bool exact,
+                       IoCallback&& callback) {
+  std::int64_t tried = EngineCore::kNotTried;
+  if (state && state->core && state->core->on_owner_thread() && check_buffer(*state, buffer, length, offset) == 0) {
+    OpHandle started = state->core->read_without_request(state, buffer, length, offset, exact, callback, tried);
+    if (started) return started;
+  }
+  return transfer(state, OpArgs::read(fd_of(state), buffer, length, offset), exact, std::move(callback), tried);
+}
+
 OpHandle vector_transfer(FileState* state, const OpArgs& args, IoCallback&& callback) {
   return file_op(state, args, std::move(callback),
                  [&](Request&) { return check_vector(*state, args.iov, args.iovcnt, args.offset); });
 }
-
-int fd_of(const FileState* state) { return state ? state->fd : -1; }
 
 }  // namespace
 
@@ -186,7 +194,7 @@ int File::native_handle() const noexcept { return fd_of(state_); }
 std::size_t File::direct_alignment() const noexcept { return state_ ? state_->direct_alignment : 1; }
 
 OpHandle File::read(void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
-  return transfer(state_, OpArgs::read(fd_of(state_), buffer, length, offset), false, std::move(callback));
+  return read_transfer(state_, buffer, length, offset, false, std::move(callback));
 }
 
 OpHandle File::write(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
@@ -194,7 +202,7 @@ OpHandle File::write(const void* buffer, std::size_t length, std::int64_t offset
 }
 
 OpHandle File::read_exact(void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {
-  return transfer(state_, OpArgs::read(fd_of(state_), buffer, length, offset), true, std::move(callback));
+  return read_transfer(state_, buffer, length, offset, true, std::move(callback));
 }
 
 OpHandle File::write_all(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback) {

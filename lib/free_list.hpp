@@ -24,6 +24,13 @@ class FreeList {
     t->next = free_;
     free_ = t;
   }
+  // Visits every object, handed out or free.
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& chunk : chunks_) {
+      for (std::size_t i = 0; i < Chunk; ++i) f(chunk[i]);
+    }
+  }
 
  private:
   void grow() {

@@ -78,19 +78,22 @@ void EngineCore::after_nowait_read(Request* request, FileState* file, std::int64
   if (n == -EOPNOTSUPP) file->nowait_unsupported = true;
 }
 
-OpHandle EngineCore::read_without_request(FileState* file, const OpArgs& args, bool exact, IoCallback& callback,
-                                          std::int64_t& tried) {
+OpHandle EngineCore::read_without_request(FileState* file, void* buf, std::size_t len, std::int64_t offset, bool exact,
+                                          IoCallback& callback, std::int64_t& tried) {
   if (shutting_down_ || op_timeout_.count() > 0) return {};
   if (file->fd < 0 || file->closing || !reads_through_page_cache(*file)) return {};
-  if (options_.offload_cold_reads && !file->residency.stays_on_owner(args.offset)) return {};
-  if (fast_path_open()) return file->nowait_unsupported ? OpHandle{} : read_at_once(file, args, callback, tried);
-  return exact || router_.primary_is_pool() ? OpHandle{} : read_on_ring(file, args, callback);
+  if (options_.offload_cold_reads && !file->residency.stays_on_owner(offset)) return {};
+  if (fast_path_open()) {
+    return file->nowait_unsupported ? OpHandle{} : read_at_once(file, buf, len, offset, callback, tried);
+  }
+  return exact || router_.primary_is_pool() ? OpHandle{} : read_on_ring(file, buf, len, offset, callback);
 }
 
 // Nothing that could time out, queue or be cancelled: the read is done or not.
-OpHandle EngineCore::read_at_once(FileState* file, const OpArgs& args, IoCallback& callback, std::int64_t& tried) {
-  const std::int64_t n = sys::pread_nowait(args.fd, args.buf, args.len, args.offset);
-  if (!finished(n, args.len)) {
+OpHandle EngineCore::read_at_once(FileState* file, void* buf, std::size_t len, std::int64_t offset,
+                                  IoCallback& callback, std::int64_t& tried) {
+  const std::int64_t n = sys::pread_nowait(file->fd, buf, len, offset);
+  if (!finished(n, len)) {
     tried = n;
     return {};
   }

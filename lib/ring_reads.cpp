@@ -21,15 +21,16 @@ bool needs_request_path(std::int64_t res) noexcept {
 // path would only pass through: nothing queued ahead of it, room in the ring, no
 // deadline, not an exact read (its short count needs continuing), and no residency
 // check due for it.
-OpHandle EngineCore::read_on_ring(FileState* file, const OpArgs& args, IoCallback& callback) {
-  if (!queued_.empty() || in_backend_ >= router_.capacity() || !router_.ring_takes_read(*file) || args.offset < 0) {
+OpHandle EngineCore::read_on_ring(FileState* file, void* buf, std::size_t len, std::int64_t offset,
+                                  IoCallback& callback) {
+  if (!queued_.empty() || in_backend_ >= router_.capacity() || !router_.ring_takes_read(*file) || offset < 0) {
     return {};
   }
   RingReads::Entry* e = ring_reads_.start(file, std::move(callback));
-  e->buf = args.buf;
-  e->len = args.len;
-  e->offset = args.offset;
-  e->fd = args.fd;
+  e->buf = buf;
+  e->len = len;
+  e->offset = offset;
+  e->fd = file->fd;
   e->fixed_slot = file->fixed_slot;
   ++stats_.submitted;
   ++stats_.ring_reads_without_request;
@@ -55,7 +56,6 @@ std::size_t EngineCore::deliver_ring_reads() {
     const TaggedResult result = ring_results_[ring_results_next_++];
     RingReads::Entry* e = RingReads::entry_of(result.read);
     --in_backend_;
-    ring_reads_.finish(e);
     std::int64_t res = result.res;
     if (res == -EINTR && e->cancelled) res = -ECANCELED;
     if (needs_request_path(res) && !e->cancelled && !shutting_down_) [[unlikely]] {
@@ -103,9 +103,9 @@ void EngineCore::cancel_ring_read(RingReads::Entry* e, std::uint64_t serial) {
 }
 
 void EngineCore::cancel_ring_reads(FileState* file) {
-  for (RingReads::Entry* e = ring_reads_.in_flight(); e; e = e->next) {
-    if (!file || e->file == file) cancel_ring_read(e, e->serial);
-  }
+  ring_reads_.for_each_started([this, file](RingReads::Entry& e) {
+    if (!file || e.file == file) cancel_ring_read(&e, e.serial);
+  });
 }
 
 }  // namespace ringfile::detail

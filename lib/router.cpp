@@ -40,6 +40,7 @@ Router::Router(std::unique_ptr<Backend> primary) : primary_(std::move(primary)) 
   for (unsigned op = 0; op < static_cast<unsigned>(Op::count_); ++op) {
     if (primary_->supports(static_cast<Op>(op))) primary_ops_ |= op_bit(static_cast<Op>(op));
   }
+  capacity_ = primary_->capacity();
   tagged_reads_ = !primary_is_pool_ && (primary_ops_ & op_bit(Op::Read)) && primary_->takes_tagged_reads();
 }
 

@@ -26,7 +26,7 @@ class Router {
   Backend& primary() noexcept { return *primary_; }
   const Backend& primary() const noexcept { return *primary_; }
   bool primary_is_pool() const noexcept { return primary_is_pool_; }
-  unsigned capacity() const noexcept { return primary_->capacity(); }
+  unsigned capacity() const noexcept { return capacity_; }
 
   // Starts `head` (and the chain behind it) on the executor its ops need.
   void start(Request* head);
@@ -81,6 +81,7 @@ class Router {
   std::unique_ptr<Backend> pool_;  // beside the ring: made on first use
   bool primary_is_pool_ = false;
   bool tagged_reads_ = false;
+  unsigned capacity_ = 0;  // the primary's, fixed once it is set up
   std::uint32_t primary_ops_ = 0;  // op_bit of every op the primary can run
   bool pool_unflushed_ = false;
   std::size_t on_pool_ = 0;

@@ -177,9 +177,14 @@ io_uring_sqe* UringBackend::prep(Request& r) {
 }
 
 io_uring_sqe* UringBackend::get_sqe() {
+  if (io_uring_sqe* sqe = io_uring_get_sqe(ring())) [[likely]] return sqe;
+  return get_sqe_after_making_room();
+}
+
+io_uring_sqe* UringBackend::get_sqe_after_making_room() {
   for (;;) {
-    if (io_uring_sqe* sqe = io_uring_get_sqe(ring())) return sqe;
     submit_to_make_room();
+    if (io_uring_sqe* sqe = io_uring_get_sqe(ring())) return sqe;
   }
 }
 

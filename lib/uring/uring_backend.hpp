@@ -99,6 +99,7 @@ class UringBackend final : public Backend {
   io_uring* ring() const noexcept { return ring_.get(); }
   io_uring_sqe* prep(Request& request);
   io_uring_sqe* get_sqe();
+  [[gnu::noinline]] io_uring_sqe* get_sqe_after_making_room();
   void make_room(unsigned sqes);
   void submit_to_make_room();
   int submit();
