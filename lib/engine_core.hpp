@@ -162,7 +162,7 @@ class EngineCore {
   OpHandle read_on_ring(FileState* file, void* buf, std::size_t len, std::int64_t offset, IoCallback& callback);
   void reap_executors(RequestQueue& done, std::chrono::nanoseconds timeout);
   std::size_t deliver_ring_reads();
-  void ring_read_to_request(RingReads::Entry* e, std::int64_t res);
+  bool ring_read_to_request(RingReads::Entry* e, std::int64_t res);
   void cancel_ring_read(RingReads::Entry* e, std::uint64_t serial);
   void cancel_ring_reads(FileState* file);  // null: every file
   // Completions reaped or finished at once and not yet delivered.

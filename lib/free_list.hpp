@@ -42,4 +42,13 @@ class FreeList {
   T* free_ = nullptr;
 };
 
+// Gives `object` back to `owner` (owner.recycle(object)) when the scope ends,
+// also when the callback stored in it throws.
+template <class Owner, class T>
+struct RecycleAtExit {
+  Owner& owner;
+  T* object;
+  ~RecycleAtExit() { owner.recycle(object); }
+};
+
 }  // namespace ringfile::detail

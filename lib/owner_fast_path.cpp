@@ -114,12 +114,7 @@ std::size_t EngineCore::deliver_ready_reads() {
     --pending_;
     ++stats_.completed;
     leave_file(e->file);
-    // Back to the free list after the callback ran, also when it throws.
-    struct Recycle {
-      ReadyReads& reads;
-      ReadyReads::Entry* e;
-      ~Recycle() { reads.recycle(e); }
-    } recycle{ready_reads_, e};
+    RecycleAtExit<ReadyReads, ReadyReads::Entry> recycle{ready_reads_, e};
     if (e->callback) e->callback(static_cast<std::size_t>(e->res));
   }
   return delivered;

@@ -2,6 +2,8 @@
 // delivered, cancelled, and handed to the request path when the engine's rules
 // for a result (retry, re-route) need one.
 
+#include <new>
+
 #include "completion.hpp"
 #include "engine_core.hpp"
 
@@ -59,17 +61,12 @@ std::size_t EngineCore::deliver_ring_reads() {
     std::int64_t res = result.res;
     if (res == -EINTR && e->cancelled) res = -ECANCELED;
     if (needs_request_path(res) && !e->cancelled && !shutting_down_) [[unlikely]] {
-      ring_read_to_request(e, res);
-      continue;
+      if (ring_read_to_request(e, res)) continue;
     }
     --pending_;
     ++stats_.completed;
     leave_file(e->file);
-    struct Recycle {
-      RingReads& reads;
-      RingReads::Entry* e;
-      ~Recycle() { reads.recycle(e); }
-    } recycle{ring_reads_, e};
+    RecycleAtExit<RingReads, RingReads::Entry> recycle{ring_reads_, e};
     ++delivered;
     if (!e->callback) continue;
     if (res < 0) e->callback(error_of(res));
@@ -83,16 +80,25 @@ std::size_t EngineCore::deliver_ring_reads() {
 }
 
 // The read goes on as a request, still counted as pending and in flight on its
-// file: retried after EINTR/EAGAIN, or run by the pool after a refusal.
-void EngineCore::ring_read_to_request(RingReads::Entry* e, std::int64_t res) {
+// file: retried after EINTR/EAGAIN, or run by the pool after a refusal. Without
+// memory for a request, `res` is its result after all.
+bool EngineCore::ring_read_to_request(RingReads::Entry* e, std::int64_t res) {
   Router::note_refusal(*e->file, Op::Read, res);
-  Request* r = make_request(OpArgs::read(e->fd, e->buf, e->len, e->offset));
+  Request* r;
+  try {
+    r = make_request(OpArgs::read(e->fd, e->buf, e->len, e->offset));
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
   set_completion(*r, std::move(e->callback));
   r->file = e->file;
-  r->retries = 1;
-  ++stats_.retries;
+  if (res == -EINTR || res == -EAGAIN) {
+    r->retries = 1;
+    ++stats_.retries;
+  }
   ring_reads_.recycle(e);
   enqueue(r);
+  return true;
 }
 
 void EngineCore::cancel_ring_read(RingReads::Entry* e, std::uint64_t serial) {
