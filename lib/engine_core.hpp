@@ -30,7 +30,9 @@ namespace ringfile::detail {
 // executors), queues them in user space while the executors are at capacity, and
 // applies its own rules to results (EINTR/EAGAIN retries, continuation of short
 // transfers, chain results, cancel's ECANCELED) before the request's one
-// completion runs on the owner thread.
+// completion runs on the owner thread. A plain File::read that needs none of that
+// bookkeeping skips the request altogether: done at once on the owner
+// (ReadyReads), or one SQE on the ring (RingReads), delivered under the same rules.
 class EngineCore {
  public:
   EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& options, std::string fallback_reason);
@@ -172,6 +174,7 @@ class EngineCore {
   void skip_moved(Request* request, std::size_t moved);
   std::size_t deliver(RequestQueue& done);
   std::size_t deliver_ready(RequestQueue& done);
+  [[gnu::noinline]] std::size_t deliver_all_ready(RequestQueue& done);
   std::size_t run_posted();
   void enter_backend(Request* r) noexcept;  // on the list cancel() walks
   void leave_backend(Request* r) noexcept;
@@ -183,6 +186,7 @@ class EngineCore {
   }
   void signal_work_started();
   Result<std::size_t> wait_in_call(std::chrono::nanoseconds timeout);
+  [[gnu::noinline]] std::size_t wait_for_completions(RequestQueue& done, std::chrono::nanoseconds timeout);
   bool resubmit_if_needed(Request* request);
   std::int64_t final_result(Request& request) const noexcept;
   void complete(Request* request);

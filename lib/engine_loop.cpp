@@ -107,6 +107,14 @@ std::size_t EngineCore::run_posted() {
 // (a cached read finished by the fast path) wait for the next call, so one poll()
 // never turns into an unbounded loop.
 std::size_t EngineCore::deliver_ready(RequestQueue& done) {
+  // The steady state of a loop of cached reads: nothing but finished reads.
+  if (done.empty() && ready_.empty() && posted_.empty() && ring_results_next_ == ring_results_.size()) [[likely]] {
+    return ready_reads_.empty() ? 0 : deliver_ready_reads();
+  }
+  return deliver_all_ready(done);
+}
+
+std::size_t EngineCore::deliver_all_ready(RequestQueue& done) {
   // A posted function or a ready read's callback that throws must not lose what
   // the executors handed back in `done`.
   KeepUndelivered keep{*this, done};
@@ -147,26 +155,31 @@ Result<std::size_t> EngineCore::wait(std::chrono::nanoseconds timeout) {
 }
 
 Result<std::size_t> EngineCore::wait_in_call(std::chrono::nanoseconds timeout) {
-  using Clock = std::chrono::steady_clock;
   RequestQueue done;
-  std::size_t n = deliver_ready(done);
+  const std::size_t n = deliver_ready(done);
   if (destroy_requested_) return n;
   if (n > 0 || timeout == std::chrono::nanoseconds(0)) {
     submit_started();
     return n;
   }
+  return wait_for_completions(done, timeout);
+}
+
+// Nothing was ready: submit what is started and wait for the executors.
+std::size_t EngineCore::wait_for_completions(RequestQueue& done, std::chrono::nanoseconds timeout) {
+  using Clock = std::chrono::steady_clock;
   const bool forever = timeout < std::chrono::nanoseconds(0);
   const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
   for (;;) {
     auto left = forever ? std::chrono::nanoseconds(-1) : std::chrono::nanoseconds(deadline - Clock::now());
-    if (!forever && left <= std::chrono::nanoseconds(0)) return std::size_t{0};
+    if (!forever && left <= std::chrono::nanoseconds(0)) return 0;
     fill_backend();
     // Submits what is started and waits in one step (one io_uring_enter). Ops that
     // the callbacks below start are submitted by the next poll()/wait()/submit().
     work_signalled_ = false;
     reap_executors(done, wait_bound(left));
     expire_deadlines();
-    n = deliver_ready(done);
+    const std::size_t n = deliver_ready(done);
     if (n > 0 || destroy_requested_) return n;
   }
 }

@@ -119,6 +119,12 @@ OpHandle transfer(FileState* state, const OpArgs& args, bool exact, IoCallback&&
 
 int fd_of(const FileState* state) { return state ? state->fd : -1; }
 
+[[gnu::noinline]] OpHandle read_with_request(FileState* state, void* buffer, std::size_t length,
+                                             std::int64_t offset, bool exact, IoCallback&& callback,
+                                             std::int64_t tried) {
+  return transfer(state, OpArgs::read(fd_of(state), buffer, length, offset), exact, std::move(callback), tried);
+}
+
 // A read first tries the routes that need no request, before its OpArgs are built.
 OpHandle read_transfer(FileState* state, void* buffer, std::size_t length, std::int64_t offset, bool exact,
                        IoCallback&& callback) {
@@ -127,7 +133,7 @@ OpHandle read_transfer(FileState* state, void* buffer, std::size_t length, std::
     OpHandle started = state->core->read_without_request(state, buffer, length, offset, exact, callback, tried);
     if (started) return started;
   }
-  return transfer(state, OpArgs::read(fd_of(state), buffer, length, offset), exact, std::move(callback), tried);
+  return read_with_request(state, buffer, length, offset, exact, std::move(callback), tried);
 }
 
 OpHandle vector_transfer(FileState* state, const OpArgs& args, IoCallback&& callback) {
