@@ -496,6 +496,7 @@ PYBIND11_MODULE(_ringfile, m) {
         d["in_flight"] = s.in_flight;
         d["queued"] = s.queued;
         d["fast_path_reads"] = s.fast_path_reads;
+        d["ring_reads_without_request"] = s.ring_reads_without_request;
         d["fast_path_sends"] = s.fast_path_sends;
         d["cold_reads"] = s.cold_reads;
         d["kernel_enters"] = s.kernel_enters;
