@@ -20,9 +20,10 @@ struct TaggedRead {
   std::int64_t offset = 0;
   int fd = -1;
   int fixed_slot = -1;  // registered-file slot for fd, or -1
+  bool reaped = false;  // set by the executor once its result is taken: nothing left to cancel
 };
 struct TaggedResult {
-  const TaggedRead* read;
+  TaggedRead* read;
   std::int64_t res;  // >= 0 or -errno, passed through the syscall seam
 };
 
@@ -67,7 +68,7 @@ class Backend {
   // Tagged reads: the same contract for a read without a Request. Only an
   // executor that says it takes them is given any.
   virtual bool takes_tagged_reads() const noexcept { return false; }
-  virtual void start_tagged_read(const TaggedRead&) {}
+  virtual void start_tagged_read(TaggedRead&) {}
   virtual void cancel_tagged_read(const TaggedRead&) {}
   // Appends the results reaped so far.
   virtual void take_tagged_results(std::vector<TaggedResult>&) {}

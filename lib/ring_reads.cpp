@@ -11,6 +11,18 @@ namespace ringfile::detail {
 
 namespace {
 
+// The completion of a request that carries a ring read on: the read's callback,
+// then its entry back to the free list (its handle forwarded cancel() so far).
+struct ForwardedRead {
+  IoDelivery delivery;
+  RingReads& reads;
+  RingReads::Entry* entry;
+  void operator()(std::int64_t res) {
+    RecycleAtExit<RingReads, RingReads::Entry> recycle{reads, entry};
+    delivery(res);
+  }
+};
+
 // Results the request path knows what to do with: EINTR and EAGAIN are retried,
 // a refusal re-routes the read to the pool.
 bool needs_request_path(std::int64_t res) noexcept {
@@ -90,27 +102,35 @@ bool EngineCore::ring_read_to_request(RingReads::Entry* e, std::int64_t res) {
   } catch (const std::bad_alloc&) {
     return false;
   }
-  set_completion(*r, std::move(e->callback));
+  r->completion.emplace<ForwardedRead>(ForwardedRead{{std::move(e->callback)}, ring_reads_, e});
   r->file = e->file;
   if (res == -EINTR || res == -EAGAIN) {
     r->retries = 1;
     ++stats_.retries;
   }
-  ring_reads_.recycle(e);
+  e->request = handle_of(r);
   enqueue(r);
   return true;
 }
 
+// Only while the kernel holds the read: once its result is taken there is nothing
+// to cancel, and the cancel's own CQE would take a slot the CQ was not sized for.
 void EngineCore::cancel_ring_read(RingReads::Entry* e, std::uint64_t serial) {
-  if (e->serial != serial || e->cancelled) return;
+  if (e->serial != serial) return;
+  if (e->request) {
+    cancel(e->request);
+    return;
+  }
+  if (e->cancelled || e->reaped) return;
   e->cancelled = true;
   router_.primary().cancel_tagged_read(*e);
   unflushed_ = true;  // a cancel SQE waits to be submitted
 }
 
 void EngineCore::cancel_ring_reads(FileState* file) {
+  // Reads carried on as requests are among the requests cancel_matching() walks.
   ring_reads_.for_each_started([this, file](RingReads::Entry& e) {
-    if (!file || e.file == file) cancel_ring_read(&e, e.serial);
+    if ((!file || e.file == file) && !e.request) cancel_ring_read(&e, e.serial);
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include "backend.hpp"
 #include "free_list.hpp"
+#include "ringfile/engine.hpp"
 #include "ringfile/file.hpp"
 
 namespace ringfile::detail {
@@ -22,6 +23,9 @@ class RingReads {
     FileState* file = nullptr;
     std::uint64_t serial = 0;  // 0 when free: a stale OpHandle no longer matches
     bool cancelled = false;
+    // A read the core carried on as a request (a retry, or a re-route to the pool):
+    // its handle names this entry, which forwards cancel() to the request.
+    OpHandle request;
     Entry* next = nullptr;  // the free list
   };
 
@@ -38,6 +42,7 @@ class RingReads {
     e->callback.reset();
     e->serial = 0;
     e->cancelled = false;
+    e->request = {};
     entries_.release(e);
   }
   // Visits each entry started and not yet recycled (cancel_file() and the like:

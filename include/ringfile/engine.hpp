@@ -103,9 +103,6 @@ struct EngineStats {
   std::uint64_t queued = 0;          // waiting in user space for room in flight
   std::uint64_t timers_armed = 0;    // per-op deadlines (OpTimeout) of ops not yet completed
   std::uint64_t fast_path_reads = 0; // reads served by preadv2(RWF_NOWAIT) on the owner
-  // io_uring: File::read calls sent to the ring as one SQE with none of a request's
-  // bookkeeping (past the fast path's depth, nothing queued, no deadline).
-  std::uint64_t ring_reads_without_request = 0;
   std::uint64_t retries = 0;         // EINTR/EAGAIN resubmissions
   std::uint64_t fallback_ops = 0;    // io_uring ops re-run on the helper pool
   std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring) or worker wake-ups (pool)
@@ -120,6 +117,9 @@ struct EngineStats {
   // Thread pool: lone positional file ops that wait() ran on the owner, which would
   // otherwise have slept until a worker did them.
   std::uint64_t ran_by_waiting_owner = 0;
+  // io_uring: File::read calls sent to the ring as one SQE with none of a request's
+  // bookkeeping (past the fast path's depth, nothing queued, no deadline).
+  std::uint64_t ring_reads_without_request = 0;
 };
 
 // Rules of use: the one place they are written down (README.md repeats them).

@@ -216,8 +216,10 @@ void UringBackend::enter_if_needed(bool submit_now) {
   }
 }
 
+// Also counts tagged results taken out of the CQ while making room: a reap that
+// found them must not block.
 std::size_t UringBackend::take_early(RequestQueue& done) {
-  const std::size_t n = early_.size();
+  const std::size_t n = early_.size() + tagged_done_.size();
   done.append(early_);
   return n;
 }
@@ -270,6 +272,8 @@ std::size_t UringBackend::take_cqes(RequestQueue& done) {
   unsigned head;
   unsigned seen = 0;
   io_uring_cqe* cqe;
+  // No allocation may fail once CQEs are consumed: they would be seen again.
+  tagged_done_.reserve(tagged_done_.size() + io_uring_cq_ready(ring()));
   io_uring_for_each_cqe(ring(), head, cqe) {
     ++seen;
     const std::uint64_t tag = cqe->user_data;
@@ -302,7 +306,8 @@ void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   done.push_back(request);
 }
 
-void UringBackend::start_tagged_read(const TaggedRead& r) {
+void UringBackend::start_tagged_read(TaggedRead& r) {
+  r.reaped = false;
   io_uring_sqe* sqe = get_sqe();
   io_uring_prep_read(sqe, r.fd, r.buf, transfer_len(r.len), static_cast<std::uint64_t>(r.offset));
   if (r.fixed_slot >= 0) {
@@ -316,7 +321,8 @@ void UringBackend::start_tagged_read(const TaggedRead& r) {
 
 void UringBackend::finish_tagged(std::uint64_t user_data, int cqe_res) {
   --ring_requests_;
-  const auto* read = reinterpret_cast<const TaggedRead*>(static_cast<std::uintptr_t>(user_data & ~kTaggedReadBit));
+  auto* read = reinterpret_cast<TaggedRead*>(static_cast<std::uintptr_t>(user_data & ~kTaggedReadBit));
+  read->reaped = true;
   const std::int64_t res = seam_result(Op::Read, cqe_res);
   trace_ring_op(Op::Read, read->fd, read->offset, sys::Phase::end, res);
   tagged_done_.push_back({read, res});

@@ -56,7 +56,7 @@ class UringBackend final : public Backend {
 
   // Not under SQPOLL, whose submissions need the credentials check of start().
   bool takes_tagged_reads() const noexcept override { return !sqpoll_; }
-  void start_tagged_read(const TaggedRead& read) override;
+  void start_tagged_read(TaggedRead& read) override;
   void cancel_tagged_read(const TaggedRead& read) override;
   void take_tagged_results(std::vector<TaggedResult>& out) override;
 
