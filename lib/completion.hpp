@@ -24,13 +24,16 @@ inline std::error_code error_of(std::int64_t res) { return errno_code(static_cas
 
 FileStat to_file_stat(const struct statx& s) noexcept;
 
-// The user's callback, moved once into the request, and how res becomes its Result.
+// How res becomes a transfer's Result.
+inline void deliver_io(IoCallback& cb, std::int64_t res) {
+  if (res < 0) cb(error_of(res));
+  else cb(static_cast<std::size_t>(res));
+}
+
+// The user's callback, moved once into the request.
 struct IoDelivery {
   IoCallback cb;
-  void operator()(std::int64_t res) {
-    if (res < 0) cb(error_of(res));
-    else cb(static_cast<std::size_t>(res));
-  }
+  void operator()(std::int64_t res) { deliver_io(cb, res); }
 };
 
 struct DoneDelivery {

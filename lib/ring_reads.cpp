@@ -80,9 +80,7 @@ std::size_t EngineCore::deliver_ring_reads() {
     leave_file(e->file);
     RecycleAtExit<RingReads, RingReads::Entry> recycle{ring_reads_, e};
     ++delivered;
-    if (!e->callback) continue;
-    if (res < 0) e->callback(error_of(res));
-    else e->callback(static_cast<std::size_t>(res));
+    if (e->callback) deliver_io(e->callback, res);
   }
   if (ring_results_next_ == ring_results_.size()) {
     ring_results_.clear();

@@ -54,6 +54,13 @@ bool takes_file(Op op) noexcept {
   }
 }
 
+// The SQE names the file by its registered slot, when it has one.
+void use_fixed_file(io_uring_sqe* sqe, int slot) noexcept {
+  if (slot < 0) return;
+  sqe->fd = slot;
+  sqe->flags |= IOSQE_FIXED_FILE;
+}
+
 void prep_transfer(io_uring_sqe* sqe, const OpArgs& a) {
   const auto offset = static_cast<std::uint64_t>(a.offset);
   const auto index = static_cast<int>(a.buf_index);
@@ -167,10 +174,7 @@ io_uring_sqe* UringBackend::prep(Request& r) {
   } else {
     prep_args(sqe, r.args);
   }
-  if (r.fixed_slot >= 0 && takes_file(r.args.op)) {
-    sqe->fd = r.fixed_slot;
-    sqe->flags |= IOSQE_FIXED_FILE;
-  }
+  if (takes_file(r.args.op)) use_fixed_file(sqe, r.fixed_slot);
   io_uring_sqe_set_data(sqe, &r);
   trace_ring_op(r, sys::Phase::start);
   return sqe;
@@ -310,10 +314,7 @@ void UringBackend::start_tagged_read(TaggedRead& r) {
   r.reaped = false;
   io_uring_sqe* sqe = get_sqe();
   io_uring_prep_read(sqe, r.fd, r.buf, transfer_len(r.len), static_cast<std::uint64_t>(r.offset));
-  if (r.fixed_slot >= 0) {
-    sqe->fd = r.fixed_slot;
-    sqe->flags |= IOSQE_FIXED_FILE;
-  }
+  use_fixed_file(sqe, r.fixed_slot);
   io_uring_sqe_set_data64(sqe, user_data_of(r));
   ++ring_requests_;
   trace_ring_op(Op::Read, r.fd, r.offset, sys::Phase::start);
@@ -365,14 +366,14 @@ void UringBackend::arm_wake() {
 void UringBackend::cancel(Request* request) {
   // Its CQE comes back through reap with -ECANCELED, or with its own result if the
   // cancel came too late.
-  io_uring_sqe* sqe = get_sqe();
-  io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(request), 0);
-  io_uring_sqe_set_data64(sqe, kCancelTag);
+  cancel_user_data(reinterpret_cast<std::uintptr_t>(request));
 }
 
-void UringBackend::cancel_tagged_read(const TaggedRead& read) {
+void UringBackend::cancel_tagged_read(const TaggedRead& read) { cancel_user_data(user_data_of(read)); }
+
+void UringBackend::cancel_user_data(std::uint64_t user_data) {
   io_uring_sqe* sqe = get_sqe();
-  io_uring_prep_cancel64(sqe, user_data_of(read), 0);
+  io_uring_prep_cancel64(sqe, user_data, 0);
   io_uring_sqe_set_data64(sqe, kCancelTag);
 }
 

@@ -109,6 +109,8 @@ class UringBackend final : public Backend {
   std::size_t take_cqes(RequestQueue& done);
   void finish(Request* request, int cqe_res, RequestQueue& done);
   void finish_tagged(std::uint64_t user_data, int cqe_res);
+  // Asks the kernel to end the op with this user_data; the cancel's own CQE is ignored.
+  void cancel_user_data(std::uint64_t user_data);
   bool credentials_changed() const;
   std::size_t take_early(RequestQueue& done);
   void wait(RequestQueue& done, std::chrono::nanoseconds timeout);
