@@ -54,7 +54,7 @@ struct OpenAt {
   int flags;
   unsigned mode;
   std::uint64_t resolve;
-  std::chrono::nanoseconds timeout;  // the OpTimeout it started under, which the walk keeps
+  EngineCore::JobContext context;  // what it started under, which the walk keeps
   OpenCallback callback;
 
   static void deliver(std::unique_ptr<OpenAt> self, std::int64_t res) {
@@ -75,10 +75,8 @@ struct OpenAt {
       return std::int64_t{detail::walk_open(dirfd, path, flags, mode, resolve)};
     });
     r->completion.set([self = std::move(self)](std::int64_t res) mutable { deliver(std::move(self), res); });
-    const std::chrono::nanoseconds outer = s.core->op_timeout();
-    s.core->set_op_timeout(s.timeout);
+    EngineCore::InContext in_context(*s.core, s.context);
     s.core->submit_file_op(s.dir, r);
-    s.core->set_op_timeout(outer);
   }
 };
 
@@ -100,7 +98,7 @@ OpHandle open_at(Dir& dir, std::string_view relative_path, int flags, mode_t mod
   EngineCore& core = *state->core;
   if (core.rejects_foreign(callback)) return {};
   auto job = std::make_unique<OpenAt>(OpenAt{&core, state, std::string(relative_path), flags | O_CLOEXEC, mode,
-                                             static_cast<std::uint64_t>(resolve), core.op_timeout(),
+                                             static_cast<std::uint64_t>(resolve), core.job_context(),
                                              std::move(callback)});
   Request* r = core.make_request(OpArgs::openat2(state->fd, flags, mode, job->resolve));
   const int err = check_relative_path(relative_path);

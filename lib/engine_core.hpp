@@ -47,6 +47,27 @@ class EngineCore {
   // OpTimeout: ops submitted while it is nonzero carry a deadline (deadlines.cpp).
   std::chrono::nanoseconds op_timeout() const noexcept { return op_timeout_; }
   void set_op_timeout(std::chrono::nanoseconds timeout) noexcept { op_timeout_ = timeout; }
+  // What a compound op (send_to, copy_to, read_file, open_at's walk) captures when
+  // it starts and restores around every step it submits from a completion, where
+  // the caller's scope (OpTimeout) is long gone: each step keeps the promise.
+  struct JobContext {
+    std::chrono::nanoseconds timeout{0};
+  };
+  JobContext job_context() const noexcept { return {op_timeout_}; }
+  // Submits under `context` for its lifetime (owner thread, nests).
+  class InContext {
+   public:
+    InContext(EngineCore& core, const JobContext& context) noexcept : core_(core), outer_(core.job_context()) {
+      core_.op_timeout_ = context.timeout;
+    }
+    ~InContext() { core_.op_timeout_ = outer_.timeout; }
+    InContext(const InContext&) = delete;
+    InContext& operator=(const InContext&) = delete;
+
+   private:
+    EngineCore& core_;
+    JobContext outer_;
+  };
   const EngineOptions& options() const noexcept { return options_; }
   const std::string& fallback_reason() const noexcept { return fallback_reason_; }
   // The calling thread owns the engine, in the process that made it.
