@@ -216,7 +216,7 @@ bool EngineCore::resubmit_if_needed(Request* r) {
   // close() releases the descriptor even when it fails: a retry could close a
   // number another open has been given meanwhile.
   // A full non-blocking socket's EAGAIN is send_to's to wait out (POLLOUT), not to spin on.
-  const bool retry_eagain = r->res == -EAGAIN && r->args.op != Op::Splice;
+  const bool retry_eagain = r->res == -EAGAIN && r->args.op != Op::Splice && r->args.op != Op::Sendfile;
   if ((r->res == -EINTR || retry_eagain) && r->retries < kMaxRetries && r->args.op != Op::Close) {
     ++r->retries;
     ++stats_.retries;

@@ -27,7 +27,7 @@ const char* to_string(Op op) noexcept {
     case Op::CopyRange: return "copy_range";
     case Op::Splice: return "splice";
     case Op::Sendfile: return "sendfile";
-    case Op::PollOut: return "poll_out";
+    case Op::Poll: return "poll";
     case Op::OpenAt2: return "openat2";
     case Op::count_: break;
   }
@@ -53,7 +53,7 @@ sys::Call seam_call(Op op) noexcept {
     case Op::CopyRange: return Call::copy_range;
     case Op::Splice: return Call::splice;
     case Op::Sendfile: return Call::sendfile;
-    case Op::PollOut: return Call::poll;
+    case Op::Poll: return Call::poll;
     case Op::OpenAt2: return Call::openat2;
     case Op::Nop: case Op::Call: case Op::count_: break;
   }

@@ -46,8 +46,8 @@ enum class Op : std::uint8_t {
   Call,  // an arbitrary blocking function, always run on a pool worker
   CopyRange,  // copy_file_range: fd/offset to fd2/offset2
   Splice,     // fd/offset to fd2/offset2 (-1 offsets for pipes)
-  Sendfile,   // from the file fd at offset to fd2; waits for POLLOUT on a full socket
-  PollOut,    // fd becomes writable
+  Sendfile,   // from the file fd at offset to fd2; EAGAIN on a full non-blocking socket
+  Poll,       // fd is ready for `mode` (POLLIN, POLLOUT): a wait on a peer, never on a worker
   OpenAt2,    // openat2 with resolve flags
   count_
 };
@@ -157,7 +157,7 @@ struct OpArgs {
   static OpArgs copy_range(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept;
   static OpArgs splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, std::size_t len) noexcept;
   static OpArgs sendfile(int in_fd, std::int64_t offset, int out_fd, std::size_t len) noexcept;
-  static OpArgs poll_out(int fd) noexcept;
+  static OpArgs poll(int fd, short events) noexcept;
   // Request::set_paths() gives it its path, Request::open_how_buffer() its open_how.
   static OpArgs openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept;
 
@@ -237,7 +237,9 @@ inline OpArgs OpArgs::sendfile(int in_fd, std::int64_t offset, int out_fd, std::
   return {.op = Op::Sendfile, .fd = in_fd, .len = len, .offset = offset, .fd2 = out_fd};
 }
 
-inline OpArgs OpArgs::poll_out(int fd) noexcept { return {.op = Op::PollOut, .fd = fd}; }
+inline OpArgs OpArgs::poll(int fd, short events) noexcept {
+  return {.op = Op::Poll, .fd = fd, .mode = static_cast<unsigned short>(events)};
+}
 
 // openat2 refuses a mode (EINVAL) unless the open may create the file.
 inline OpArgs OpArgs::openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept {
@@ -279,11 +281,12 @@ struct RequestState {
   // wait() until it is done may let the owner run it (ThreadPoolBackend::reap).
   bool owner_may_run = false;
   std::uint8_t retries = 0;
+  std::uint8_t peer_waits = 0;  // the pool's waits for a FIFO's partner so far (its backoff)
   int fixed_slot = -1;        // registered-file slot for args.fd, or -1
-  // io_uring: a FIFO its non-blocking open gave, kept open while the pool repeats
-  // the open the blocking way open(2) does; closed when that completes.
+  // A FIFO opened for reading, held while the open waits for a writer as open(2)
+  // does (in the pool's poller, never on a worker); the executor closes it unless
+  // it becomes the result.
   int fifo_placeholder = -1;
-  Op placeholder_op = Op::Nop;  // the open (Open or OpenAt2) the pool repeats
   std::size_t done = 0;       // bytes moved by earlier rounds of this op
   std::uint64_t serial = 0;   // 0 when free: a stale OpHandle no longer matches
   // A per-op deadline (OpTimeout), or the epoch for none. Past it the op completes

@@ -4,7 +4,6 @@
 #include <new>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <system_error>
@@ -99,8 +98,7 @@ void Router::start_on_pool(Request* head) {
     r->route = Route::Pool;
     if (err) {
       r->res = -err;
-      close_placeholder(*r);
-      failed_.push_back(r);
+        failed_.push_back(r);
       continue;
     }
     if (r->args.op != Op::Call && !r->offload) ++fallbacks_;
@@ -142,14 +140,11 @@ bool Router::rerouted(Request* r) {
 // io_uring opens without blocking first (O_NONBLOCK), IORING_OP_OPENAT and
 // IORING_OP_OPENAT2 alike, which on a FIFO is not what open(2) does: a write open
 // with no reader fails with ENXIO instead of waiting, and a read open with no
-// writer succeeds at once, so the first read sees end of file. The pool engine
-// blocks as open(2) does, and so must this one: a write open is repeated on the
-// pool, the blocking way. A read open keeps its descriptor while a worker repeats
-// the same open (openat2 with the same resolve flags) the blocking way, which
-// returns once a writer is there (at once when one already is); data or a hang-up
-// already waiting on the kept descriptor means a writer came and went, so that
-// descriptor is the result.
-bool Router::reopen_blocking(Request& r) {
+// writer succeeds at once, so the first read sees end of file. Both go to the
+// pool, whose poller waits for the partner without holding a worker: a write open
+// as it was asked, a read open with the descriptor the ring gave (held, so data a
+// writer leaves behind stays in the FIFO), returned once a writer is there.
+bool Router::open_waits_for_partner(Request& r) {
   const OpArgs& a = r.args;
   const bool opens = a.op == Op::Open || a.op == Op::OpenAt2;
   if (primary_is_pool_ || !opens || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
@@ -161,24 +156,12 @@ bool Router::reopen_blocking(Request& r) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
   r.fifo_placeholder = fd;
-  r.placeholder_op = a.op;
-  r.args.op = Op::Call;  // back to the open in close_placeholder()
-  r.set_work([req = &r, fd]() -> std::int64_t {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0) return fd;
-    OpArgs open = req->args;
-    open.op = req->placeholder_op;
-    for (;;) {
-      const std::int64_t opened = run_blocking(open);
-      if (opened != -EINTR || req->cancelled.load(std::memory_order_relaxed)) return opened;
-    }
-  });
   return true;
 }
 
 void Router::take_primary(RequestQueue& from, RequestQueue& done) {
   while (Request* r = from.pop_front()) {
-    if (reopen_blocking(*r)) {
+    if (open_waits_for_partner(*r)) {
       start_on_pool(r);
       continue;
     }
@@ -196,7 +179,6 @@ void Router::take_pool(RequestQueue& done) {
     --on_pool_;
     if (r->on_probation && r->res >= 0) r->file->refused_ops |= op_bit(r->args.op);
     r->on_probation = false;
-    close_placeholder(*r);
     done.push_back(r);
   }
 }
@@ -210,17 +192,6 @@ void Router::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
   primary_->reap(from_primary, done.size() > before ? std::chrono::nanoseconds::zero() : timeout);
   take_primary(from_primary, done);
   take_pool(done);
-}
-
-// A FIFO's read open waited on the pool: it is an open again, and the descriptor
-// it kept is the result, or closed when the wait failed.
-void Router::close_placeholder(Request& r) noexcept {
-  if (r.fifo_placeholder < 0) return;
-  r.args.op = r.placeholder_op;
-  r.args.work->reset();
-  r.args.work = nullptr;
-  const int fd = std::exchange(r.fifo_placeholder, -1);
-  if (r.res != fd) ::close(fd);
 }
 
 void Router::cancel(Request* request) {

@@ -72,8 +72,7 @@ class Router {
   void flush_pool();
   Backend* pool();
   bool rerouted(Request* r);
-  bool reopen_blocking(Request& r);
-  void close_placeholder(Request& r) noexcept;
+  bool open_waits_for_partner(Request& r);
   void take_pool(RequestQueue& done);
   void take_primary(RequestQueue& from, RequestQueue& done);
 

@@ -317,6 +317,38 @@ int poll_one(int fd, short events, int timeout_ms) {
   return n == 0 ? 0 : p.revents;
 }
 
+std::int64_t stream_transfer_nowait(int fd, const iovec* iov, int iovcnt, bool write) {
+  auto i = intercept(write ? Call::write : Call::read);
+  if (i.error) return i.error;
+  std::size_t total = 0;
+  for (int k = 0; k < iovcnt; ++k) total += iov[k].iov_len;
+  iovec one{};
+  if (total > i.max_bytes) {  // an injected short transfer: the first buffer, cut
+    one = {iov[0].iov_base, std::min(iov[0].iov_len, i.max_bytes)};
+    iov = &one;
+    iovcnt = 1;
+  }
+  return result_of(write ? ::pwritev2(fd, iov, iovcnt, -1, RWF_NOWAIT) : ::preadv2(fd, iov, iovcnt, -1, RWF_NOWAIT));
+}
+
+// Only a FIFO open that waits for its writer asks, a few times a second at most:
+// a scratch pipe each time keeps no descriptor in the workers between asks.
+bool fifo_has_writer(int fd) {
+  int scratch[2];
+  if (::pipe2(scratch, O_CLOEXEC | O_NONBLOCK) != 0) return true;  // cannot tell: let the open finish
+  const ssize_t n = ::tee(fd, scratch[1], 1, SPLICE_F_NONBLOCK);
+  ::close(scratch[0]);
+  ::close(scratch[1]);
+  // Data (a copy went to the scratch pipe) or EAGAIN (empty, with a writer there)
+  // say a writer came; 0 says empty with none.
+  return n != 0;
+}
+
+int set_status_flags(int fd, int flags) {
+  constexpr int kStatusFlags = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME;
+  return ::fcntl(fd, F_SETFL, flags & kStatusFlags) == 0 ? 0 : -errno;
+}
+
 std::int64_t fs_type(int fd) {
   auto i = intercept(Call::statvfs);
   if (i.error) return i.error;

@@ -151,6 +151,15 @@ std::int64_t splice(int fd_in, off_t off_in, int fd_out, off_t off_out, std::siz
 std::int64_t sendfile(int out_fd, int in_fd, off_t offset, std::size_t len);
 // poll(2) for one descriptor; returns its revents, or -errno.
 int poll_one(int fd, short events, int timeout_ms);
+// A stream transfer at the current position that never waits for a peer
+// (preadv2/pwritev2 with RWF_NOWAIT): -EAGAIN when the peer has nothing or no room,
+// -EOPNOTSUPP where the kernel or the file type has no such mode.
+std::int64_t stream_transfer_nowait(int fd, const iovec* iov, int iovcnt, bool write);
+// Whether a FIFO opened for reading has a writer, or had one that left data or a
+// hang-up: tee(2) of one byte to a scratch pipe, which consumes nothing.
+bool fifo_has_writer(int fd);
+// fcntl(F_SETFL): the open's own status flags, without the O_NONBLOCK a peer-free open added.
+int set_status_flags(int fd, int flags);
 // The filesystem type (statfs f_type) holding fd, or -errno. Under Call::statvfs.
 std::int64_t fs_type(int fd);
 // openat2(2); -ENOSYS on kernels before 5.6.

@@ -7,24 +7,14 @@ namespace ringfile::detail {
 
 namespace {
 
-// Waits, on this worker, until fd takes more data. EINTR (the cancel signal)
-// goes back to the core, which reports a cancel or a timeout.
-std::int64_t poll_out(int fd) {
-  const int revents = sys::poll_one(fd, POLLOUT, -1);
+// The pool's poller waits for descriptors (ThreadPoolBackend::start): this runs
+// only a check that is ready at once. EINTR (the cancel signal) goes back to the
+// core, which reports a cancel or a timeout.
+std::int64_t poll_now(const OpArgs& a) {
+  const int revents = sys::poll_one(a.fd, static_cast<short>(a.mode), 0);
   if (revents < 0) return revents;
   if (revents & POLLNVAL) return -EBADF;
-  return 0;  // writable, or an error the next send reports (EPIPE, ECONNRESET)
-}
-
-// A non-blocking socket that is full says EAGAIN: the worker waits for POLLOUT
-// rather than handing the EAGAIN back to be retried in a loop. SIGPIPE is blocked
-// in workers, so a closed peer is EPIPE, never a signal.
-std::int64_t send_file(const OpArgs& a) {
-  for (;;) {
-    const std::int64_t n = sys::sendfile(a.fd2, a.fd, a.offset, a.len);
-    if (n != -EAGAIN) return n;
-    if (const std::int64_t waited = poll_out(a.fd2); waited < 0) return waited;
-  }
+  return revents;
 }
 
 std::int64_t run(const OpArgs& a) {
@@ -51,8 +41,10 @@ std::int64_t run(const OpArgs& a) {
     case Op::Call: return a.work && *a.work ? (*a.work)() : -ENOSYS;
     case Op::CopyRange: return sys::copy_file_range(a.fd, a.offset, a.fd2, a.offset2, a.len);
     case Op::Splice: return sys::splice(a.fd, a.offset, a.fd2, a.offset2, a.len, SPLICE_F_MOVE);
-    case Op::Sendfile: return send_file(a);
-    case Op::PollOut: return poll_out(a.fd);
+    // A full non-blocking socket's EAGAIN goes back to send_to, which waits for
+    // POLLOUT without a worker. SIGPIPE is blocked in workers: a closed peer is EPIPE.
+    case Op::Sendfile: return sys::sendfile(a.fd2, a.fd, a.offset, a.len);
+    case Op::Poll: return poll_now(a);
     case Op::OpenAt2:
       return sys::openat2(a.fd, a.path, static_cast<unsigned>(a.flags), a.mode, a.resolve);
     case Op::count_: break;

@@ -1,6 +1,7 @@
 #include "threadpool/threadpool_backend.hpp"
 
 #include "eventfd.hpp"
+#include "threadpool/peer_wait.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -82,8 +83,12 @@ ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, Backend* sign
     initial = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
     max_workers_ = kDefaultMaxWorkers;
   }
-  workers_.reserve(max_workers_);
+  workers_ = std::make_unique<std::thread[]>(max_workers_);
   running_ = std::make_unique<Running[]>(max_workers_);
+  poller_ = std::make_unique<PeerPoller>(PeerPoller::Hooks{
+      .complete = [this](Request* r) { complete(r); },
+      .resume = [this](Request* r) { resume(r); },
+  });
   try {
     for (unsigned i = 0; i < initial; ++i) spawn_worker();
   } catch (...) {
@@ -94,26 +99,33 @@ ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, Backend* sign
 }
 
 ThreadPoolBackend::~ThreadPoolBackend() {
+  poller_.reset();
   stop_workers();
   if (notify_fd_ >= 0) ::close(notify_fd_);
 }
 
 void ThreadPoolBackend::spawn_worker() {
-  const auto index = static_cast<unsigned>(workers_.size());
-  workers_.emplace_back([this, index] { worker_loop(index); });
+  const unsigned index = worker_count_.load(std::memory_order_relaxed);
+  workers_[index] = std::thread([this, index] { worker_loop(index); });
+  worker_count_.store(index + 1, std::memory_order_release);
 }
 
 void ThreadPoolBackend::stop_workers() {
-  stop_.store(true);
+  {
+    std::lock_guard lock(grower_mutex_);
+    stop_.store(true);
+  }
+  grower_wake_.notify_all();
+  if (grower_.joinable()) grower_.join();  // it may be adding a worker
   sq_seq_.fetch_add(1);
   sq_seq_.notify_all();
-  for (auto& t : workers_) {
-    if (t.joinable()) t.join();
+  for (unsigned i = 0; i < worker_count(); ++i) {
+    if (workers_[i].joinable()) workers_[i].join();
   }
 }
 
 std::string ThreadPoolBackend::describe() const {
-  return "threadpool (" + std::to_string(workers_.size()) + " workers, up to " + std::to_string(max_workers_) +
+  return "threadpool (" + std::to_string(worker_count()) + " workers, up to " + std::to_string(max_workers_) +
          ", spin " +
          std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(spin_).count()) + " us)";
 }
@@ -131,7 +143,14 @@ void ThreadPoolBackend::notify() noexcept {
   else write_eventfd(notify_fd_);
 }
 
-void ThreadPoolBackend::start(Request* request) { staged_.push_back(request); }
+void ThreadPoolBackend::start(Request* request) {
+  // Waiting for a descriptor is the poller's, alone or at the head of nothing.
+  if (request->args.op == Op::Poll && !request->link_next) {
+    poller_->watch(request, request->args.fd, request->args.mode, PeerPoller::Then::Complete);
+    return;
+  }
+  staged_.push_back(request);
+}
 
 void ThreadPoolBackend::flush() {
   if (staged_.empty()) return;
@@ -141,38 +160,83 @@ void ThreadPoolBackend::flush() {
     sq_.append(staged_);
   }
   wake_worker();
+  // No worker free to take it: the poller's thread watches whether the pool must
+  // grow, as the owner may not call poll() again while nothing completes.
+  if (sleeping_.load() == 0 && !spinner_.load() && worker_count() < max_workers_ && !growth_watched_.exchange(true)) {
+    std::lock_guard lock(grower_mutex_);
+    if (!grower_.joinable()) {
+      try {
+        grower_ = std::thread([this] { grower_loop(); });
+      } catch (const std::system_error&) {
+        growth_watched_.store(false);  // out of threads: the workers there serve the queue
+      }
+    }
+    grower_wake_.notify_one();
+  }
 }
 
-// Called by the owner on every reap, blocking or not (an epoll loop only ever
-// polls). Work has waited in the queue for a whole window with no worker idle:
-// if the workers took few ops in it, each op blocks (a device read, a FIFO), so
-// another worker adds depth; if they took many, the work is CPU-bound and more
-// threads than cores would only take turns. Judging by what was taken, not by a
-// busy count, ignores the instant between a worker posting a completion and going
-// back for more.
-void ThreadPoolBackend::grow_if_starved() {
-  if (sq_count_.load() == 0 || workers_.size() >= max_workers_) {
+void ThreadPoolBackend::grower_loop() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  std::unique_lock lock(grower_mutex_);
+  while (!stop_.load()) {
+    if (!growth_watched_.load()) {
+      grower_wake_.wait(lock);
+      continue;
+    }
+    grower_wake_.wait_for(lock, kGrowWindow);
+    lock.unlock();
+    const bool again = grow_if_starved();
+    lock.lock();
+    if (!again) {
+      growth_watched_.store(false);
+      // A flush between the check and here saw the flag still set: look once more.
+      if (sq_count_.load() > 0 && worker_count() < max_workers_) growth_watched_.store(true);
+    }
+  }
+}
+
+// A request whose peer is ready goes back to the workers.
+void ThreadPoolBackend::resume(Request* r) {
+  {
+    std::lock_guard lock(sq_mutex_);
+    sq_count_.fetch_add(1);
+    sq_.push_back(r);
+  }
+  wake_worker();
+}
+
+// Run by the grower's thread every window while work waits and no worker is free,
+// whether or not the owner calls poll(). Work has waited for a whole window: if the
+// workers took few ops in it, each op blocks (a device read), so another worker
+// adds depth; if they took many, the work is CPU-bound and more threads than cores
+// would only take turns. Judging by what was taken, not by a busy count, ignores
+// the instant between a worker posting a completion and going back for more.
+bool ThreadPoolBackend::grow_if_starved() {
+  if (sq_count_.load() == 0 || worker_count() >= max_workers_) {
     window_start_ = Clock::time_point{};
-    return;
+    return false;
   }
   const std::uint64_t taken = taken_.load();
   const auto now = Clock::now();
   if (window_start_ == Clock::time_point{}) {
     window_start_ = now;
     taken_at_window_start_ = taken;
-    return;
+    return true;
   }
-  if (now - window_start_ < kGrowWindow) return;
+  if (now - window_start_ < kGrowWindow) return true;
   const std::uint64_t taken_in_window = taken - taken_at_window_start_;
   window_start_ = now;
   taken_at_window_start_ = taken;
-  if (sleeping_.load() > 0 || spinner_.load()) return;
-  if (taken_in_window >= workers_.size() * kFastOpsPerWindow) return;
+  if (sleeping_.load() > 0 || spinner_.load()) return true;
+  if (taken_in_window >= worker_count() * kFastOpsPerWindow) return true;
   try {
     spawn_worker();
   } catch (const std::system_error&) {
     // Out of threads: the workers there are still serve the queue.
   }
+  return true;
 }
 
 // One wake-up per batch: the woken worker wakes the next while work remains, so a
@@ -245,18 +309,38 @@ void ThreadPoolBackend::worker_loop(unsigned index) {
     bool broken = false;
     for (Request* r = head; r;) {
       Request* next = r->link_next;
-      running_[index].request.store(r);
-      const auto started = spin_.count() > 0 ? Clock::now() : Clock::time_point{};
-      r->res = broken || r->cancelled.load() ? -ECANCELED : run_blocking(r->args);
-      // Idle before the owner can see the completion: a wait() that then finds one
-      // op staged and every worker idle may run that op itself.
-      running_[index].request.store(nullptr);
-      if (spin_.count() > 0) note_op_time(Clock::now() - started);
-      broken = broken || !chain_continues(*r, r->res);
-      complete(r);
+      if (broken || r->cancelled.load()) {
+        r->res = -ECANCELED;
+        complete(r);
+      } else if (r == head && !next) {
+        run_on_worker(r, index);
+        break;
+      } else {
+        running_[index].request.store(r);
+        r->res = run_blocking(r->args);
+        running_[index].request.store(nullptr);
+        broken = !chain_continues(*r, r->res);
+        complete(r);
+      }
       r = next;
     }
   }
+}
+
+// A lone request: it completes, or waits for its peer in the poller.
+void ThreadPoolBackend::run_on_worker(Request* r, unsigned index) {
+  running_[index].request.store(r);
+  const auto started = spin_.count() > 0 ? Clock::now() : Clock::time_point{};
+  PeerWait wait;
+  const bool done = run_without_peer_wait(*r, wait);
+  // Idle before the owner can see the completion: a wait() that then finds one
+  // op staged and every worker idle may run that op itself.
+  running_[index].request.store(nullptr);
+  if (spin_.count() > 0) note_op_time(Clock::now() - started);
+  if (done) return complete(r);
+  poller_->watch(r, wait.fd, wait.events, PeerPoller::Then::Resume, wait.retry);
+  // A cancel that came while it ran found it nowhere the poller or the queue holds.
+  if (r->cancelled.load()) poller_->cancel(r);
 }
 
 // A moving average over the last few ops; racy updates from several workers only
@@ -278,6 +362,10 @@ bool ThreadPoolBackend::spin_pays() const noexcept {
 }
 
 void ThreadPoolBackend::complete(Request* request) {
+  if (request->fifo_placeholder >= 0) {
+    if (request->res != request->fifo_placeholder) ::close(request->fifo_placeholder);
+    request->fifo_placeholder = -1;
+  }
   bool signal;
   {
     std::lock_guard lock(cq_mutex_);
@@ -324,7 +412,6 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
   // queue, not the descriptor. A blocking reap leaves it (one early return), so
   // it can never swallow a post()'s wake-up it would then sleep through.
   if (timeout == std::chrono::nanoseconds(0) && std::exchange(work_signalled_, false)) drain_eventfd(notify_fd_);
-  grow_if_starved();
   if (take_completions(done) || timeout == std::chrono::nanoseconds(0)) return;
   const bool forever = timeout < std::chrono::nanoseconds(0);
   const auto deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
@@ -339,7 +426,6 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
 
   for (;;) {
     if (take_completions(done)) return;
-    grow_if_starved();
     int wait_ms = -1;
     if (!forever) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -349,8 +435,6 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
     // A cancel signal can slip in before its worker enters the syscall; send it
     // again every few milliseconds while a cancelled op is still running.
     if (interrupt_cancelled()) wait_ms = wait_ms < 0 ? 5 : std::min(wait_ms, 5);
-    // Queued work with every worker blocked: look again soon, to grow the pool.
-    if (sq_count_.load() > 0 && workers_.size() < max_workers_) wait_ms = wait_ms < 0 ? 2 : std::min(wait_ms, 2);
     pollfd p{notify_fd_, POLLIN, 0};
     int r = ::poll(&p, 1, wait_ms);
     if (r > 0) {
@@ -367,11 +451,12 @@ std::size_t ThreadPoolBackend::in_flight() const noexcept {
 
 unsigned ThreadPoolBackend::busy_count() const noexcept {
   unsigned n = 0;
-  for (std::size_t i = 0; i < workers_.size(); ++i) n += running_[i].request.load() != nullptr;
+  for (unsigned i = 0; i < worker_count(); ++i) n += running_[i].request.load() != nullptr;
   return n;
 }
 
 void ThreadPoolBackend::cancel(Request* request) {
+  if (poller_->cancel(request)) return;
   {
     std::lock_guard lock(sq_mutex_);
     if (sq_.remove(request)) {
@@ -392,7 +477,7 @@ void ThreadPoolBackend::cancel(Request* request) {
 
 bool ThreadPoolBackend::interrupt_cancelled() {
   bool any = false;
-  for (std::size_t i = 0; i < workers_.size(); ++i) {
+  for (unsigned i = 0; i < worker_count(); ++i) {
     Request* r = running_[i].request.load();
     if (r && r->cancelled.load() && interrupt_worker(running_[i].thread)) any = true;
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -11,12 +12,15 @@
 #include <pthread.h>
 
 #include "backend.hpp"
+#include "threadpool/peer_poller.hpp"
 
 namespace ringfile::detail {
 
 // Blocking syscalls on worker threads, with io_uring's shape: requests are handed
 // over in batches at flush(), completions come back on a queue and make an eventfd
-// readable, and the owner reaps them.
+// readable, and the owner reaps them. A wait on a peer (a socket's room, a pipe's
+// data, a FIFO's partner) is never a worker's: the PeerPoller holds the request
+// and hands it back once the peer is ready.
 class ThreadPoolBackend final : public Backend {
  public:
   // signal_via: tell of completions through that executor's wake() instead of an
@@ -46,6 +50,8 @@ class ThreadPoolBackend final : public Backend {
   };
 
   void worker_loop(unsigned index);
+  void run_on_worker(Request* r, unsigned index);
+  void resume(Request* r);
   void note_op_time(std::chrono::nanoseconds took) noexcept;
   bool spin_pays() const noexcept;
   Request* take(unsigned index);
@@ -58,9 +64,11 @@ class ThreadPoolBackend final : public Backend {
   unsigned busy_count() const noexcept;
   void stop_workers();
   void spawn_worker();
-  void grow_if_starved();
+  bool grow_if_starved();  // the grower's thread; false: no work waits
+  void grower_loop();
+  unsigned worker_count() const noexcept { return worker_count_.load(std::memory_order_acquire); }
   std::atomic<std::uint64_t> taken_{0};     // requests workers have taken, ever
-  // Owner only: the window over which grow_if_starved() counts ops taken.
+  // The grower's thread only: the window over which grow_if_starved() counts ops taken.
   std::chrono::steady_clock::time_point window_start_{};
   std::uint64_t taken_at_window_start_ = 0;
   static constexpr std::chrono::microseconds kGrowWindow{200};
@@ -95,7 +103,18 @@ class ThreadPoolBackend final : public Backend {
   std::atomic<bool> owner_spinning_{false};
 
   std::unique_ptr<Running[]> running_;
-  std::vector<std::thread> workers_;
+  // Room for max_workers_ threads from the start: the poller's thread adds workers
+  // while the owner reads the count.
+  std::unique_ptr<std::thread[]> workers_;
+  std::atomic<unsigned> worker_count_{0};
+  // The grower: a thread that checks every window whether the pool must grow while
+  // work waits and no worker is free, since the owner may not call poll() again
+  // while nothing completes. Started the first time it is needed.
+  std::atomic<bool> growth_watched_{false};
+  std::mutex grower_mutex_;
+  std::condition_variable grower_wake_;
+  std::thread grower_;
+  std::unique_ptr<PeerPoller> poller_;
   std::atomic<std::uint64_t> wakeups_{0};
   std::uint64_t ran_by_owner_ = 0;  // owner only
 };

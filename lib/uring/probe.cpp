@@ -62,7 +62,7 @@ int uring_opcode(Op op) noexcept {
     case Op::Symlink: return IORING_OP_SYMLINKAT;
     case Op::Link: return IORING_OP_LINKAT;
     case Op::Splice: return IORING_OP_SPLICE;
-    case Op::PollOut: return IORING_OP_POLL_ADD;
+    case Op::Poll: return IORING_OP_POLL_ADD;
     case Op::OpenAt2: return IORING_OP_OPENAT2;
     // No opcode: copy_file_range and sendfile run on the helper pool.
     case Op::CopyRange: case Op::Sendfile:

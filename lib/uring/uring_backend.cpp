@@ -94,7 +94,7 @@ void prep_args(io_uring_sqe* sqe, const OpArgs& a) {
     case Op::Splice:
       io_uring_prep_splice(sqe, a.fd, a.offset, a.fd2, a.offset2, transfer_len(a.len), SPLICE_F_MOVE);
       break;
-    case Op::PollOut: io_uring_prep_poll_add(sqe, a.fd, POLLOUT); break;
+    case Op::Poll: io_uring_prep_poll_add(sqe, a.fd, a.mode); break;
     case Op::OpenAt2: io_uring_prep_openat2(sqe, a.fd, a.path, a.how); break;
     default: prep_transfer(sqe, a); break;  // and ops without an opcode, which the core never sends
   }
