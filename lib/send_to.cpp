@@ -94,8 +94,9 @@ struct SendJob {
     job->pipe = {};
     if (job->owns_out) ::close(job->out);
     if (!job->callback) return;
-    // Like write: bytes already sent beat a later error.
-    if (res < 0 && job->sent == 0) job->callback(detail::error_of(res));
+    // An error that stopped the transfer short is the result, whatever was sent
+    // before it: a count here would look like a whole file that ended early.
+    if (res < 0) job->callback(detail::error_of(res));
     else job->callback(job->sent);
   }
 

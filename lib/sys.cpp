@@ -1,5 +1,6 @@
 #include "sys.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <mutex>
@@ -66,17 +67,21 @@ std::uint64_t calls(Call call) {
 Intercept intercept_slow(Call call) {
   if (call == Call::count_) return {};
   auto& t = table();
-  std::lock_guard lock(t.mutex);
+  std::unique_lock lock(t.mutex);
   auto n = ++t.counts[static_cast<std::size_t>(call)];
   Intercept out;
+  std::chrono::milliseconds stall{0};
   for (const auto& a : t.faults) {
     if (a.fault.call != call || n < a.first_call || n >= a.first_call + a.fault.times) continue;
+    stall = std::max(stall, a.fault.stall);
     if (a.fault.short_count) {
       out.max_bytes = *a.fault.short_count;
     } else {
       out.error = a.fault.error;
     }
   }
+  lock.unlock();
+  if (stall.count() > 0) std::this_thread::sleep_for(stall);
   return out;
 }
 

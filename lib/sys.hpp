@@ -10,6 +10,7 @@
 // shared library does not export them.
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -68,6 +69,9 @@ struct Fault {
   // call may transfer (a short read or write).
   int error = 0;
   std::optional<std::size_t> short_count;
+  // Makes the call take this long before it runs: a slow disk, which holds the
+  // thread that makes the call but is no peer's to end.
+  std::chrono::milliseconds stall{0};
 };
 
 // Test hooks. Thread-safe; cost one relaxed load per syscall while nothing is armed.

@@ -142,10 +142,14 @@ class RINGFILE_API File {
   // Sends `length` bytes of this file from `offset` to `out_fd` (a socket, a pipe,
   // any descriptor) without copying them through user space: IORING_OP_SPLICE
   // file -> pipe -> out_fd through a pipe the engine keeps on io_uring,
-  // sendfile(2) on the pool. The callback runs when every byte is sent, at end of
-  // file, or on an error, with the bytes sent (an error after some bytes gives the
-  // count). A non-blocking socket that fills up is waited on inside the engine
-  // (POLLOUT); a peer that closes gives EPIPE or ECONNRESET, never SIGPIPE.
+  // sendfile(2) on the pool. The callback runs when every byte is sent or at end
+  // of file, with the bytes sent, or with the error that stopped the transfer
+  // (even after some bytes went: a short count always means end of file). A
+  // socket or pipe that fills up is waited on inside the engine (POLLOUT) without
+  // holding a worker, blocking or not: a blocking socket is sent at most the room
+  // POLLOUT found, a blocking pipe through a non-blocking descriptor of the
+  // engine's own. A peer that closes gives EPIPE or ECONNRESET, never SIGPIPE.
+  // Under an OpTimeout every step has the deadline, each wait for room included.
   // Cached data to an O_NONBLOCK out_fd is sent with sendfile(2) on the calling
   // thread when cachestat(2) says the first chunk (up to 1 MiB) is in the page
   // cache: no hand-off (EngineStats::fast_path_sends); what the socket did not

@@ -263,5 +263,37 @@ TEST_F(StarvedPool, GrowsWhenTheOwnerOnlyPolls) {
   release_fifo_reads();
 }
 
+// Ops that block on a slow disk (no peer's to end) fill the starting workers; the
+// pool grows past them while the owner is away from the engine altogether, as an
+// epoll loop is while nothing completes.
+TEST(PoolGrowth, GrowsPastSlowOpsWhileTheOwnerIsAway) {
+  TempDir dir;
+  write_plain(dir.file("f"), "payload");
+  EngineOptions o = pool_options(0, 0);  // the default, growing pool
+  o.cached_read_fast_path = false;
+  auto engine = Engine::create(o);
+  ASSERT_TRUE(engine);
+  auto f = open_sync(*engine, dir.file("f"), O_RDWR);
+  ASSERT_TRUE(f) << f.error().message();
+  detail::sys::clear_faults();
+  detail::sys::count_calls();
+  constexpr int kSlow = 8;
+  detail::sys::inject({.call = detail::sys::Call::fsync, .nth = 1, .times = kSlow, .error = 0, .short_count = std::nullopt, .stall = std::chrono::milliseconds(400)});
+  int synced = 0;
+  for (int i = 0; i < kSlow; ++i) f->fsync([&](Result<void> r) { synced += bool(r); });
+  char buf[7];
+  std::optional<Result<std::size_t>> read;
+  f->read(buf, sizeof buf, 0, [&](Result<std::size_t> r) { read.emplace(r); });
+  ASSERT_TRUE(engine->submit());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The read ran behind the slow ops before anyone called the engine again.
+  EXPECT_EQ(detail::sys::calls(detail::sys::Call::read), 1u) << engine->describe();
+  ASSERT_TRUE(engine->run());
+  detail::sys::clear_faults();
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ(std::string(buf, **read), "payload");
+  EXPECT_EQ(synced, kSlow);
+}
+
 }  // namespace
 }  // namespace ringfile::test
