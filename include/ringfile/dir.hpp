@@ -21,6 +21,7 @@ enum class Resolve : std::uint64_t {
   NoMagicLinks = 0x02,  // RESOLVE_NO_MAGICLINKS: no /proc/self/root-style links (ELOOP)
   NoSymlinks = 0x04,    // RESOLVE_NO_SYMLINKS: no symlinks at all (ELOOP)
   Beneath = 0x08,       // RESOLVE_BENEATH: never leave the directory (EXDEV)
+  InRoot = 0x10,        // RESOLVE_IN_ROOT: the directory is "/" for the path and its symlinks
 };
 constexpr Resolve operator|(Resolve a, Resolve b) noexcept {
   return static_cast<Resolve>(static_cast<std::uint64_t>(a) | static_cast<std::uint64_t>(b));
@@ -63,9 +64,8 @@ class RINGFILE_API Dir {
 // escape fails with the kernel's errno: EXDEV for `..` past the directory, an
 // absolute path, or a symlink leading out under Resolve::Beneath; ELOOP for a
 // symlink under NoSymlinks or a magic link under NoMagicLinks. Where the kernel
-// lacks openat2 (ENOSYS, before Linux 5.6), the path is walked one component at a
-// time with O_NOFOLLOW|O_DIRECTORY, refusing every `..` and absolute symlink
-// (EXDEV), so that walk is stricter than the kernel. EINVAL for an empty path,
+// lacks openat2 (ENOSYS: before Linux 5.6, or refused by a seccomp profile), the
+// path is walked one component at a time with the same answers. EINVAL for an empty path,
 // EBADF when `dir` is not open. The Dir must stay open until the callback runs.
 // A FIFO's open waits for its partner as open(2) does, on both engines, and an
 // OpTimeout ends that wait with ETIMEDOUT.

@@ -143,6 +143,77 @@ TEST_P(OpenAtTest, ProcSelfRootMagicLinksAreRefused) {
   EXPECT_TRUE(fails_with(proc_self, "cwd", Resolve::NoMagicLinks, ELOOP));
 }
 
+TEST_P(OpenAtTest, ASymlinkToADirectoryOpensWithODirectory) {
+  ASSERT_EQ(::symlink("sub", (root_ + "/dirlink").c_str()), 0);
+  Dir root = open_dir(root_);
+  auto d = open_in(root, "dirlink", Resolve::Beneath, O_RDONLY | O_DIRECTORY);
+  ASSERT_TRUE(d) << d.error().message();
+  auto f = open_in(root, "dirlink/file", Resolve::Beneath);
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(content(*f), "inside");
+  auto not_dir = open_in(root, "rel", Resolve::Beneath, O_RDONLY | O_DIRECTORY);
+  ASSERT_FALSE(not_dir);
+  EXPECT_EQ(not_dir.error(), std::errc::not_a_directory);
+}
+
+TEST_P(OpenAtTest, ATrailingSlashAsksForADirectory) {
+  Dir root = open_dir(root_);
+  EXPECT_TRUE(fails_with(root, "sub/file/", Resolve::Beneath, ENOTDIR));
+  EXPECT_TRUE(fails_with(root, "rel/", Resolve::Beneath, ENOTDIR));
+  auto d = open_in(root, "sub/", Resolve::Beneath);
+  EXPECT_TRUE(d) << d.error().message();
+  auto created = open_in(root, "sub/new/", Resolve::Beneath, O_WRONLY | O_CREAT);
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error(), std::errc::is_a_directory);
+  EXPECT_NE(::access((root_ + "/sub/new").c_str(), F_OK), 0);
+}
+
+TEST_P(OpenAtTest, ADotDotThatStaysInsideIsAllowedUnderBeneath) {
+  Dir root = open_dir(root_);
+  auto f = open_in(root, "sub/../sub/./file", Resolve::Beneath);
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(content(*f), "inside");
+}
+
+TEST_P(OpenAtTest, InRootResolvesAbsoluteSymlinksInsideTheDirectory) {
+  ASSERT_EQ(::symlink("/sub/file", (root_ + "/abs").c_str()), 0);
+  Dir root = open_dir(root_);
+  for (const char* path : {"abs", "/sub/file", "../../sub/file", "/../sub/./file"}) {
+    auto f = open_in(root, path, Resolve::InRoot);
+    ASSERT_TRUE(f) << path << ": " << f.error().message();
+    EXPECT_EQ(content(*f), "inside") << path;
+  }
+  EXPECT_TRUE(fails_with(root, "sub/up", Resolve::InRoot, ENOENT));  // ../../outside, from the root
+  EXPECT_TRUE(fails_with(root, "abs", Resolve::InRoot | Resolve::Beneath, EINVAL));
+}
+
+// The link leads to the open file itself, not to its name, which is gone.
+TEST_P(OpenAtTest, AProcFdLinkOfADeletedFileOpensItUnlessMagicLinksAreRefused) {
+  const std::string gone = root_ + "/gone";
+  write_plain(gone, "deleted");
+  const int fd = ::open(gone.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::unlink(gone.c_str()), 0);
+  Dir fds = open_dir("/proc/self/fd");
+  const std::string name = std::to_string(fd);
+  auto f = open_in(fds, name, Resolve::None);
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(content(*f), "deleted");
+  EXPECT_TRUE(fails_with(fds, name, Resolve::NoMagicLinks, ELOOP));
+  EXPECT_TRUE(fails_with(fds, name, Resolve::NoSymlinks, ELOOP));
+  EXPECT_TRUE(fails_with(fds, name, Resolve::Beneath, EXDEV));
+  EXPECT_TRUE(fails_with(fds, name, Resolve::InRoot, EXDEV));
+  EXPECT_TRUE(fails_with(fds, name, Resolve::NoXdev, EXDEV));
+  ::close(fd);
+}
+
+// /proc/self is an ordinary symlink; only what it leads to holds magic links.
+TEST_P(OpenAtTest, ProcSelfIsNoMagicLink) {
+  Dir proc = open_dir("/proc");
+  auto f = open_in(proc, "self/status", Resolve::NoMagicLinks);
+  EXPECT_TRUE(f) << f.error().message();
+}
+
 TEST_P(OpenAtTest, CrossingAMountIsEXDEVUnderNoXdev) {
   Dir slash = open_dir("/");
   EXPECT_TRUE(fails_with(slash, "proc/version", Resolve::NoXdev, EXDEV));
