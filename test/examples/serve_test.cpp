@@ -360,6 +360,35 @@ TEST_P(ServeTest, SixtyFourFifoRequestsDoNotDelayOthers) {
   }
 }
 
+TEST_P(ServeTest, StalledDownloadsDoNotDelayOthers) {
+  constexpr std::size_t kSize = 64u << 20;
+  constexpr int kStalled = 100;
+  const std::string path = (root_ / "large.bin").string();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, kSize), 0);
+  ASSERT_EQ(::pwrite(fd, "MARK!", 5, 0), 5);
+  ASSERT_EQ(::fsync(fd), 0);
+  // Uncached, so that the body goes through the engine rather than the owner
+  // thread's cached-send fast path.
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  ::close(fd);
+  start({"--threads", "1"});  // one engine: more stalled sends than it has pool workers
+  std::vector<std::unique_ptr<HttpClient>> stalled;
+  for (int i = 0; i < kStalled; ++i) {
+    stalled.push_back(std::make_unique<HttpClient>(port(), 10s, 4096));
+    ASSERT_TRUE(stalled.back()->connected()) << i << ": " << std::strerror(stalled.back()->connect_errno());
+    ASSERT_TRUE(stalled.back()->send("GET /large.bin HTTP/1.1\r\nHost: t\r\n\r\n")) << i;
+  }
+  std::this_thread::sleep_for(300ms);  // every body has filled its socket
+  HttpResponse r;
+  const auto took = timed_get(port(), "/hello.txt", r);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello\n");
+  EXPECT_LT(took, 100ms) << "a fresh GET took " << took.count() << " ms";
+  EXPECT_EQ(stalled.front()->read_some(5), "HTTP/") << "the stalled downloads were answered";
+}
+
 TEST_P(ServeTest, MalformedRequestsGet400AndClose) {
   start();
   for (const char* bad : {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
