@@ -28,7 +28,7 @@ using ringfile::Result;
 
 // epoll tags below any Connection address.
 constexpr std::uint64_t kListenTag = 1, kEngineTag = 2, kTimerTag = 3, kWakeTag = 4;
-// A FIFO or a hung filesystem in ROOT must not hold a connection for long.
+// A hung filesystem in ROOT must not hold a connection for long.
 constexpr auto kOpenTimeout = std::chrono::seconds(2);
 // Bodies go out in pieces so that progress can be timed (Config::idle_timeout).
 constexpr std::uint64_t kBodyChunk = 4u << 20;
@@ -52,7 +52,7 @@ int status_for_open_error(std::error_code ec) {
     case EXDEV:  // a path or symlink leading out of ROOT
     case ELOOP:  // a magic link
       return 403;
-    case ETIMEDOUT:  // a FIFO nobody writes to, a hung filesystem
+    case ETIMEDOUT:  // a hung filesystem
       return 503;
     default:
       return 500;
@@ -282,7 +282,9 @@ void Worker::begin_response(Connection& c) {
 void Worker::open_file(Connection& c) {
   ++c.ops;
   ringfile::OpTimeout limit(*engine_, kOpenTimeout);
-  ringfile::open_at(root_, c.path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0,
+  // O_NONBLOCK, as nginx opens: a FIFO or a device in ROOT would otherwise hold
+  // the open (and an engine worker) until a peer shows up.
+  ringfile::open_at(root_, c.path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0,
                     ringfile::Resolve::Beneath | ringfile::Resolve::NoMagicLinks,
                     [this, conn = &c](Result<File> file) {
                       --conn->ops;
@@ -313,6 +315,14 @@ void Worker::statted(Connection& c, Result<FileStat> stat) {
   if (!stat->is_regular()) {
     c.file.close();
     return respond_error(c, stat->is_directory() ? 404 : 403, false);
+  }
+  // With O_NONBLOCK left on, io_uring fails reads of uncached pages with EAGAIN
+  // instead of waiting for the disk.
+  const int fd = c.file.native_handle();
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    c.file.close();
+    return respond_error(c, 500, false);
   }
   respond_file(c, *stat);
 }

@@ -67,6 +67,7 @@ class ServeProcess {
   ServeProcess& operator=(const ServeProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& first_line() const { return first_line_; }
   // The next line on its stdout (without the newline); empty after the timeout.
   std::string next_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
