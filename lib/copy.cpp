@@ -60,10 +60,11 @@ struct CopyJob {
     range_step(std::move(job));
   }
 
+  // An error ends the copy with that error, whatever was copied before it: a
+  // count would pass for the complete copy of a shorter file (a full disk).
   static void finish(std::unique_ptr<CopyJob> job, std::int64_t res) {
     if (!job->callback) return;
-    // Like read: bytes already copied beat a later error.
-    if (res < 0 && job->done == 0) job->callback(detail::error_of(res));
+    if (res < 0) job->callback(detail::error_of(res));
     else job->callback(job->done);
   }
 

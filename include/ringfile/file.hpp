@@ -129,8 +129,11 @@ class RINGFILE_API File {
   // copy_file_range(2). Where the kernel refuses the pair (EXDEV, EOPNOTSUPP,
   // EINVAL, ENOSYS) or copies nothing before the end (/proc and /sys report size
   // 0), it goes on with reads and writes through the engine, and remembers that
-  // for the pair. The callback gets the bytes copied; an error after some bytes
-  // were copied gives the count, like read. Several ops in a row: no OpHandle.
+  // for the pair. The callback gets the bytes copied, which is `length` unless end
+  // of file came first. An error ends the copy and the callback gets that error
+  // even after some bytes were copied (unlike read and write, which give the
+  // count): ENOSPC half-way is a failed copy, not a shorter one. The destination
+  // then holds an unknown part of the range. Several ops in a row: no OpHandle.
   // Both Files must stay open until the callback runs. EINVAL for a negative
   // offset or a length above SSIZE_MAX other than kToEnd (a negative length cast
   // to size_t), EBADF when either File is not open, EXDEV for Files of two engines.

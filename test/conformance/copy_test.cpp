@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -15,6 +18,7 @@ namespace ringfile::test {
 namespace {
 
 using detail::sys::Call;
+using namespace std::chrono_literals;
 
 class CopyTest : public SeamTest {
  protected:
@@ -209,6 +213,59 @@ TEST_P(CopyTest, AwaitableForms) {
   auto m = await_op(engine(), fs::copy_file(engine(), dir_.file("src"), dir_.file("again")));
   ASSERT_TRUE(m);
   EXPECT_EQ(read_plain(dir_.file("again")), data);
+}
+
+// --- Errors part-way ---------------------------------------------------------------
+// A copy that stops short because of an error reports the error, not the bytes it
+// managed: a partial count would look like a complete copy of a shorter file.
+
+TEST_P(CopyTest, ACopyOntoAFullFilesystemFailsWithENOSPC) {
+  SmallTmpfs small(dir_.file("small"), "1m");
+  if (!small.reason().empty()) GTEST_SKIP() << small.reason();
+  const std::string data = random_bytes(4u << 20, 44);
+  write_plain(dir_.file("src"), data);
+  for (bool kernel : {true, false}) {
+    SCOPED_TRACE(kernel ? "copy_file_range" : "reads and writes");
+    for (bool whole_file : {true, false}) {
+      SCOPED_TRACE(whole_file ? "fs::copy_file" : "File::copy_to");
+      ::unlink(small.file("dst").c_str());
+      detail::sys::clear_faults();
+      if (!kernel) detail::sys::inject(fault(Call::copy_range, 1, 1000, -EXDEV));
+      Result<std::size_t> n = std::size_t{0};
+      if (whole_file) {
+        n = call<std::size_t>(engine(), [&](auto cb) {
+          fs::copy_file(engine(), dir_.file("src"), small.file("dst"), std::move(cb));
+        });
+      } else {
+        auto s = open_sync(engine(), dir_.file("src"), O_RDONLY);
+        auto d = open_sync(engine(), small.file("dst"), O_WRONLY | O_CREAT | O_TRUNC);
+        ASSERT_TRUE(s && d);
+        n = call<std::size_t>(engine(), [&](auto cb) { s->copy_to(*d, 0, 0, kToEnd, std::move(cb)); });
+        ASSERT_TRUE(close_sync(engine(), *d));
+        ASSERT_TRUE(close_sync(engine(), *s));
+      }
+      ASSERT_FALSE(n) << "reported " << *n << " bytes copied of " << data.size();
+      EXPECT_EQ(n.error(), std::errc::no_space_on_device);
+    }
+  }
+}
+
+TEST_P(CopyTest, AnErrorAfterSomeBytesIsReported) {
+  const std::string data = random_bytes(3u << 20, 45);
+  make_pair(data);
+  detail::sys::inject(fault(Call::copy_range, 1, 1, 0, std::size_t{65536}));
+  detail::sys::inject(fault(Call::copy_range, 2, 1, -EIO));
+  auto n = copy(0, 0, kToEnd);
+  ASSERT_FALSE(n) << "reported " << *n << " bytes copied";
+  EXPECT_EQ(n.error(), std::errc::io_error);
+  // The same on the read/write path, after a first chunk went through.
+  make_pair(data);
+  detail::sys::clear_faults();
+  detail::sys::inject(fault(Call::copy_range, 1, 1, -EXDEV));
+  detail::sys::inject(fault(Call::write, 2, 1, -EIO));
+  auto m = copy(0, 0, kToEnd);
+  ASSERT_FALSE(m) << "reported " << *m << " bytes copied";
+  EXPECT_EQ(m.error(), std::errc::io_error);
 }
 
 // --- FIFOs and pipes -------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "op_helpers.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 namespace sfs = std::filesystem;
 namespace sys = ringfile::detail::sys;
+using namespace std::chrono_literals;
 
 class WholeFileTest : public EngineTest {
  protected:
@@ -192,6 +194,20 @@ TEST_P(WholeFileTest, WriteFileAtomicFailuresLeaveTheTargetAndNoTempFile) {
   EXPECT_EQ(left, std::vector<std::string>{"dir"});
   auto missing = write_file_atomic(dir_.file("missing/f"), "x");
   EXPECT_EQ(missing.error(), std::errc::no_such_file_or_directory);
+}
+
+TEST_P(WholeFileTest, WriteFileOntoAFullFilesystemFailsWithENOSPC) {
+  SmallTmpfs small(dir_.file("small"), "1m");
+  if (!small.reason().empty()) GTEST_SKIP() << small.reason();
+  auto plain = write_file(small.file("plain"), random_bytes(4u << 20, 50));
+  ASSERT_FALSE(plain);
+  EXPECT_EQ(plain.error(), std::errc::no_space_on_device);
+  ::unlink(small.file("plain").c_str());
+  write_plain(small.file("target"), "original");
+  auto atomic = write_file_atomic(small.file("target"), random_bytes(4u << 20, 51));
+  ASSERT_FALSE(atomic);
+  EXPECT_EQ(atomic.error(), std::errc::no_space_on_device);
+  EXPECT_EQ(read_plain(small.file("target")), "original");
 }
 
 TEST_P(WholeFileTest, AwaitableForms) {
