@@ -51,6 +51,8 @@ struct CopyJob {
   bool src_stream = false;  // read at the stream position (kStreamOffset)
   bool dst_stream = false;
   bool after_zero = false;  // copy_file_range said 0: a read tells end of file from a lie
+  EngineCore* core = nullptr;
+  EngineCore::JobContext context;  // the caller's, for every step (OpTimeout)
   std::unique_ptr<char[]> buffer;
   IoCallback callback;
 
@@ -90,10 +92,12 @@ struct CopyJob {
         core.make_request(detail::OpArgs::copy_range(from->fd, job->offset, to->fd, job->dest_offset, n));
     // The destination stays open while the op may write it.
     core.hold(to);
+    const EngineCore::JobContext context = job->context;
     r->completion.set([job = std::move(job), from, to, &core](std::int64_t res) mutable {
       core.release(to);
       range_done(std::move(job), from, to, res);
     });
+    EngineCore::InContext in_context(core, context);
     core.submit_file_op(from, r);
   }
 
@@ -119,6 +123,7 @@ struct CopyJob {
     if (!job->buffer) job->buffer = std::make_unique<char[]>(kBufferChunk);
     CopyJob* j = job.get();
     const std::int64_t at = j->src_stream ? kStreamOffset : j->offset;
+    EngineCore::InContext in_context(*j->core, j->context);
     j->src->read(j->buffer.get(), std::min(j->left, kBufferChunk), at,
                  [job = std::move(job)](Result<std::size_t> n) mutable {
                    if (!n) return finish(std::move(job), -n.error().value());
@@ -135,6 +140,7 @@ struct CopyJob {
   static void write_step(std::unique_ptr<CopyJob> job, std::size_t n) {
     CopyJob* j = job.get();
     const std::int64_t at = j->dst_stream ? kStreamOffset : j->dest_offset;
+    EngineCore::InContext in_context(*j->core, j->context);
     j->dst->write_all(j->buffer.get(), n, at, [job = std::move(job), n](Result<std::size_t> w) mutable {
       if (!w) return finish(std::move(job), -w.error().value());
       job->advance(n);
@@ -148,7 +154,8 @@ struct CopyJob {
 int copy_args_error(const File& src, const File& dst, std::int64_t offset, std::int64_t dest_offset,
                     std::size_t length) {
   if (offset < 0 || dest_offset < 0 || (length > SSIZE_MAX && length != kToEnd)) return EINVAL;
-  if (!src.is_open() || !dst.is_open()) return EBADF;
+  // A File that outlived its engine has no engine to copy with.
+  if (!src.is_open() || !dst.is_open() || !FileAccess::core(src)) return EBADF;
   if (FileAccess::core(src) != FileAccess::core(dst)) return EXDEV;
   return 0;
 }
@@ -175,6 +182,8 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
     core->fail(r, err);
     return;
   }
+  job->core = core;
+  job->context = core->job_context();
   job->src_stream = state_->stream_only;
   job->dst_stream = dest.state_->stream_only;
   // copy_file_range takes regular files only: a stream goes by reads and writes
@@ -189,6 +198,7 @@ namespace {
 
 struct CopyFile {
   EngineCore* core;
+  EngineCore::JobContext context;  // the caller's, for every step (OpTimeout)
   std::string to;
   File src;
   File dst;
@@ -200,15 +210,18 @@ struct CopyFile {
     if (!file) return self->callback(file.error());
     self->src = std::move(*file);
     CopyFile* s = self.get();
+    EngineCore::InContext in_context(*s->core, s->context);
     s->src.stat([self = std::move(self)](Result<FileStat> st) mutable {
       if (!st) return close_all(std::move(self), st.error());
       if (st->is_directory()) return close_all(std::move(self), errno_code(EISDIR));
       CopyFile* s = self.get();
+      EngineCore::InContext in_context(*s->core, s->context);
       detail::open_path(*s->core, s->to, O_WRONLY | O_CREAT | O_TRUNC, st->mode & 07777,
                         [self = std::move(self)](Result<File> dst) mutable {
                           if (!dst) return close_all(std::move(self), dst.error());
                           self->dst = std::move(*dst);
                           CopyFile* s = self.get();
+                          EngineCore::InContext in_context(*s->core, s->context);
                           s->src.copy_to(s->dst, 0, 0, kToEnd, [self = std::move(self)](Result<std::size_t> n) mutable {
                             if (n) self->copied = *n;
                             close_all(std::move(self), n ? std::error_code{} : n.error());
@@ -240,7 +253,8 @@ struct CopyFile {
 
 void copy_file(Engine& engine, std::string_view from, std::string_view to, IoCallback callback) {
   auto s = std::make_unique<CopyFile>();
-  s->core = &detail::EngineAccess::core(engine);
+  s->core = detail::EngineAccess::core_if_any(engine);
+  if (s->core) s->context = s->core->job_context();
   s->to.assign(to);
   s->callback = std::move(callback);
   File::open(engine, from, O_RDONLY, [s = std::move(s)](Result<File> file) mutable {

@@ -17,7 +17,7 @@ namespace ringfile::fs {
 // close...), so none has a single OpHandle; the callback runs once at the end, on
 // the engine's thread, after the file has been closed. An error in any step is the
 // result, never a partial count or a partial string: a helper that could not do
-// all of it failed.
+// all of it failed. An OpTimeout around the call gives each of its ops the timeout.
 
 // The whole content of `path`. The size from statx sizes the first read; a file
 // that grew since is read on to its end, one that shrank ends early, and files that

@@ -268,6 +268,55 @@ TEST_P(CopyTest, AnErrorAfterSomeBytesIsReported) {
   EXPECT_EQ(m.error(), std::errc::io_error);
 }
 
+// --- Deadlines ---------------------------------------------------------------------
+// An OpTimeout around copy_to or copy_file gives each op of the copy the deadline,
+// also those started from completions after the scope has ended.
+
+TEST_P(CopyTest, CopyToFromAStalledPipeEndsAtTheDeadline) {
+  int in[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  auto s = File::adopt(engine(), in[0]);
+  auto d = open_sync(engine(), dir_.file("dst"), O_WRONLY | O_CREAT | O_TRUNC);
+  ASSERT_TRUE(s && d);
+  src_ = std::move(*s);
+  dst_ = std::move(*d);
+  const std::string first = random_bytes(1000, 46);
+  ASSERT_EQ(::write(in[1], first.data(), first.size()), static_cast<ssize_t>(first.size()));
+  // The writer stays open and writes nothing more.
+  std::optional<Result<std::size_t>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    src_.copy_to(dst_, 0, 0, kToEnd, [&](Result<std::size_t> r) { done.emplace(r); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  ::close(in[1]);  // end of file, for a copy that waits on past its deadline
+  auto n = await(engine(), done);
+  EXPECT_TRUE(ended) << "copy_to waited on the stalled writer past its deadline";
+  ASSERT_FALSE(n) << "reported " << *n << " bytes copied";
+  EXPECT_EQ(n.error(), std::errc::timed_out);
+  EXPECT_TRUE(copied() == first);
+}
+
+TEST_P(CopyTest, CopyFileFromAStalledFifoEndsAtTheDeadline) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Our end counts as a writer, so copy_file's open does not wait for one.
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "some bytes", 10), 10);
+  std::optional<Result<std::size_t>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    fs::copy_file(engine(), fifo, dir_.file("out"), [&](Result<std::size_t> r) { done.emplace(r); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  ::close(writer);
+  auto n = await(engine(), done);
+  EXPECT_TRUE(ended) << "copy_file waited on the stalled writer past its deadline";
+  ASSERT_FALSE(n) << "reported " << *n << " bytes copied";
+  EXPECT_EQ(n.error(), std::errc::timed_out);
+}
+
 // --- FIFOs and pipes -------------------------------------------------------------
 // copy_file_range refuses them (EINVAL); the copy reads the stream to its end, in
 // order, at its stream position, and writes a stream the same way.

@@ -210,6 +210,60 @@ TEST_P(WholeFileTest, WriteFileOntoAFullFilesystemFailsWithENOSPC) {
   EXPECT_EQ(read_plain(small.file("target")), "original");
 }
 
+// --- Deadlines ---------------------------------------------------------------------
+// An OpTimeout around a helper gives each of its ops the deadline, also those
+// started from completions after the scope has ended.
+
+TEST_P(WholeFileTest, ReadFileFromAStalledFifoEndsAtTheDeadline) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // stays open, writes no more
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "first", 5), 5);
+  std::optional<Result<std::string>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    fs::read_file(engine(), fifo, [&](Result<std::string> r) { done.emplace(std::move(r)); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  ::close(writer);
+  auto got = await(engine(), done);
+  EXPECT_TRUE(ended) << "read_file waited on the stalled writer past its deadline";
+  ASSERT_FALSE(got) << "read " << *got;
+  EXPECT_EQ(got.error(), std::errc::timed_out);
+}
+
+// The steps of a helper run (numbered by the completions delivered before them)
+// during which the engine held an op with no deadline.
+template <class T>
+std::set<std::uint64_t> steps_without_deadline(Engine& engine, std::optional<T>& done, std::uint64_t first) {
+  std::set<std::uint64_t> out;
+  const auto limit = std::chrono::steady_clock::now() + 10s;
+  while (!done && std::chrono::steady_clock::now() < limit) {
+    const EngineStats s = engine.stats();
+    if (engine.pending() > 0 && s.timers_armed == 0) out.insert(s.completed - first);
+    auto r = engine.wait(10ms);
+    if (!r) ADD_FAILURE() << "wait: " << r.error().message();
+  }
+  EXPECT_TRUE(done) << "the helper did not finish";
+  return out;
+}
+
+TEST_P(WholeFileTest, EveryStepOfWriteFileAtomicHasTheDeadline) {
+  const std::uint64_t first = engine().stats().completed;
+  std::optional<Result<void>> done;
+  {
+    OpTimeout limit(engine(), 30s);
+    fs::write_file_atomic(engine(), dir_.file("target"), "content", [&](Result<void> r) { done.emplace(r); });
+  }
+  const auto bare = steps_without_deadline(engine(), done, first);
+  ASSERT_TRUE(done && *done);
+  // Its ops: open, write, fsync, close, rename, open the directory, fsync, close.
+  // A close never times out: it must happen.
+  for (std::uint64_t step : bare) EXPECT_TRUE(step == 3 || step == 7) << "step " << step << " has no deadline";
+  EXPECT_EQ(read_plain(dir_.file("target")), "content");
+}
+
 TEST_P(WholeFileTest, AwaitableForms) {
   const std::string p = dir_.file("f");
   auto body = [&]() -> Task<void> {
