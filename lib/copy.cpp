@@ -202,6 +202,7 @@ struct CopyFile {
   std::string to;
   File src;
   File dst;
+  FileStat source;
   std::size_t copied = 0;
   std::error_code error;
   IoCallback callback;
@@ -214,19 +215,44 @@ struct CopyFile {
     s->src.stat([self = std::move(self)](Result<FileStat> st) mutable {
       if (!st) return close_all(std::move(self), st.error());
       if (st->is_directory()) return close_all(std::move(self), errno_code(EISDIR));
-      CopyFile* s = self.get();
-      EngineCore::InContext in_context(*s->core, s->context);
-      detail::open_path(*s->core, s->to, O_WRONLY | O_CREAT | O_TRUNC, st->mode & 07777,
-                        [self = std::move(self)](Result<File> dst) mutable {
-                          if (!dst) return close_all(std::move(self), dst.error());
-                          self->dst = std::move(*dst);
+      self->source = *st;
+      open_destination(std::move(self));
+    });
+  }
+
+  // Without O_TRUNC: `to` may be the source under another name (the same path, a
+  // hard link, a symlink), which truncating would empty. The opened file's own
+  // device and inode say so, with no window for a rename between a stat and the open.
+  static void open_destination(std::unique_ptr<CopyFile> self) {
+    CopyFile* s = self.get();
+    EngineCore::InContext in_context(*s->core, s->context);
+    detail::open_path(*s->core, s->to, O_WRONLY | O_CREAT, s->source.mode & 07777,
+                      [self = std::move(self)](Result<File> dst) mutable {
+                        if (!dst) return close_all(std::move(self), dst.error());
+                        self->dst = std::move(*dst);
+                        CopyFile* s = self.get();
+                        EngineCore::InContext in_context(*s->core, s->context);
+                        s->dst.stat([self = std::move(self)](Result<FileStat> st) mutable {
+                          if (!st) return close_all(std::move(self), st.error());
+                          if (st->same_file_as(self->source)) return close_all(std::move(self), errno_code(EINVAL));
+                          // A FIFO or a device has nothing to cut (ftruncate says EINVAL).
+                          if (!st->is_regular()) return copy(std::move(self));
                           CopyFile* s = self.get();
                           EngineCore::InContext in_context(*s->core, s->context);
-                          s->src.copy_to(s->dst, 0, 0, kToEnd, [self = std::move(self)](Result<std::size_t> n) mutable {
-                            if (n) self->copied = *n;
-                            close_all(std::move(self), n ? std::error_code{} : n.error());
+                          s->dst.truncate(0, [self = std::move(self)](Result<void> emptied) mutable {
+                            if (!emptied) return close_all(std::move(self), emptied.error());
+                            copy(std::move(self));
                           });
                         });
+                      });
+  }
+
+  static void copy(std::unique_ptr<CopyFile> self) {
+    CopyFile* s = self.get();
+    EngineCore::InContext in_context(*s->core, s->context);
+    s->src.copy_to(s->dst, 0, 0, kToEnd, [self = std::move(self)](Result<std::size_t> n) mutable {
+      if (n) self->copied = *n;
+      close_all(std::move(self), n ? std::error_code{} : n.error());
     });
   }
 

@@ -49,7 +49,10 @@ inline void write_file_atomic(Engine& engine, std::string_view path, std::string
 // Copies `from` to `to` (created or truncated, with `from`'s permission bits less
 // the umask) with File::copy_to: in the kernel where it can, else by reads and
 // writes; files whose size lies (/proc, /sys) are copied to their end. The
-// callback gets the bytes copied. EISDIR when `from` is a directory. An error
+// callback gets the bytes copied. EISDIR when `from` is a directory. EINVAL when
+// `to` is `from` itself under any name (the same path, a hard link, a symlink to
+// it), as cp's "are the same file": both are compared by device and inode before
+// anything is truncated, and the file is left as it was. An error
 // part-way (ENOSPC, EIO, ETIMEDOUT) is the result; `to` then holds part of the
 // data.
 RINGFILE_API void copy_file(Engine& engine, std::string_view from, std::string_view to, IoCallback callback);

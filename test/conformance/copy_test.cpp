@@ -215,6 +215,47 @@ TEST_P(CopyTest, AwaitableForms) {
   EXPECT_EQ(read_plain(dir_.file("again")), data);
 }
 
+// --- A copy onto the source itself ---------------------------------------------
+// Truncating the destination would destroy the source: refused with EINVAL, as cp
+// refuses "are the same file", before anything is truncated.
+
+TEST_P(CopyTest, CopyFileOntoItsOwnSourceIsRefusedAndTheSourceKept) {
+  const std::string src = dir_.file("src");
+  const std::string data = random_bytes(200000, 40);
+  write_plain(src, data);
+  ASSERT_EQ(::link(src.c_str(), dir_.file("hard").c_str()), 0);
+  ASSERT_EQ(::symlink(src.c_str(), dir_.file("soft").c_str()), 0);
+  ASSERT_EQ(::symlink(dir_.path().c_str(), dir_.file("here").c_str()), 0);
+  const std::pair<std::string, std::string> pairs[] = {
+      {src, src},
+      {src, (dir_.path() / "." / "src").string()},
+      {src, dir_.file("hard")},
+      {src, dir_.file("soft")},
+      {src, dir_.file("here") + "/src"},
+      {dir_.file("soft"), src},
+      {dir_.file("hard"), dir_.file("soft")},
+  };
+  for (const auto& [from, to] : pairs) {
+    SCOPED_TRACE(from + " -> " + to);
+    auto n = call<std::size_t>(engine(), [&](auto cb) { fs::copy_file(engine(), from, to, std::move(cb)); });
+    ASSERT_FALSE(n) << "copied " << *n << " bytes onto the source";
+    EXPECT_EQ(n.error(), std::errc::invalid_argument);
+    EXPECT_TRUE(read_plain(src) == data) << "the source was changed";
+  }
+}
+
+TEST_P(CopyTest, CopyFileStillReplacesAnotherFilesContent) {
+  const std::string data = random_bytes(100000, 41);
+  write_plain(dir_.file("src"), data);
+  write_plain(dir_.file("dst"), random_bytes(300000, 42));  // longer: must be cut to the copy
+  auto n = call<std::size_t>(engine(), [&](auto cb) {
+    fs::copy_file(engine(), dir_.file("src"), dir_.file("dst"), std::move(cb));
+  });
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(read_plain(dir_.file("dst")) == data);
+}
+
 // --- Errors part-way ---------------------------------------------------------------
 // A copy that stops short because of an error reports the error, not the bytes it
 // managed: a partial count would look like a complete copy of a shorter file.
