@@ -3,7 +3,10 @@
 // refuses it, the copy goes on with reads and writes through the engine. A pipe,
 // FIFO or socket on either side (which copy_file_range refuses with EINVAL) is
 // read or written in order, at its stream position, until end of file.
+// Overlapping ranges of one file are copied as memmove does: by reads and writes,
+// from the end backwards when the destination lies after the source.
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <memory>
@@ -51,15 +54,75 @@ struct CopyJob {
   bool src_stream = false;  // read at the stream position (kStreamOffset)
   bool dst_stream = false;
   bool after_zero = false;  // copy_file_range said 0: a read tells end of file from a lie
+  // One file, the destination overlapping the source from after it: chunks go from
+  // the end of the range backwards, so none overwrites bytes still to be read.
+  // offset and dest_offset stay at the range's start; `left` is what precedes.
+  bool backward = false;
+  dev_t src_device = 0;  // the source's, while looking for an overlap
+  std::uint64_t src_inode = 0;
+  std::uint64_t src_size = 0;
   EngineCore* core = nullptr;
   EngineCore::JobContext context;  // the caller's, for every step (OpTimeout)
   std::unique_ptr<char[]> buffer;
   IoCallback callback;
 
+  static void start(std::unique_ptr<CopyJob> job) {
+    // copy_file_range takes regular files only: a stream goes by reads and writes
+    // from the start, and the pair is not recorded as refused.
+    job->by_buffer = job->src_stream || job->dst_stream ||
+                     pair_refused(*FileAccess::state(*job->src), FileAccess::state(*job->dst));
+    step(std::move(job));
+  }
+
   static void step(std::unique_ptr<CopyJob> job) {
     if (job->left == 0) return finish(std::move(job), 0);
     if (job->by_buffer) return read_step(std::move(job));
     range_step(std::move(job));
+  }
+
+  // Whether the two ranges could overlap if both Files were one file: only then
+  // is it worth asking (two statx) whether they are.
+  bool may_overlap() const noexcept {
+    if (src_stream || dst_stream || offset == dest_offset) return false;
+    return left == kToEnd || distance() < left;
+  }
+  std::uint64_t distance() const noexcept {
+    return static_cast<std::uint64_t>(offset > dest_offset ? offset - dest_offset : dest_offset - offset);
+  }
+
+  // Two Files may name one inode (a hard link, a second open): their device and
+  // inode tell. copy_file_range refuses overlapping ranges of one file (EINVAL),
+  // and a front-to-back copy would read what an earlier chunk already overwrote.
+  static void find_overlap(std::unique_ptr<CopyJob> job) {
+    CopyJob* j = job.get();
+    EngineCore::InContext in_context(*j->core, j->context);
+    j->src->stat([job = std::move(job)](Result<FileStat> st) mutable {
+      if (!st) return finish(std::move(job), -st.error().value());
+      job->src_device = st->device;
+      job->src_inode = st->inode;
+      job->src_size = st->size;
+      if (job->src == job->dst) return one_file(std::move(job));
+      CopyJob* j = job.get();
+      EngineCore::InContext in_context(*j->core, j->context);
+      j->dst->stat([job = std::move(job)](Result<FileStat> st) mutable {
+        if (!st) return finish(std::move(job), -st.error().value());
+        if (st->device != job->src_device || st->inode != job->src_inode) return start(std::move(job));
+        one_file(std::move(job));
+      });
+    });
+  }
+
+  static void one_file(std::unique_ptr<CopyJob> job) {
+    // The range ends where the file ends when the copy starts (kToEnd too): a
+    // destination after the source moves the end as the copy goes.
+    const auto from = static_cast<std::uint64_t>(job->offset);
+    const std::uint64_t to_end = job->src_size > from ? job->src_size - from : 0;
+    job->left = static_cast<std::size_t>(std::min<std::uint64_t>(job->left, to_end));
+    if (job->distance() >= job->left) return start(std::move(job));  // disjoint: copy_file_range takes them
+    // Front to back is right when the destination comes first; backwards otherwise.
+    job->by_buffer = true;
+    job->backward = job->dest_offset > job->offset;
+    step(std::move(job));
   }
 
   // An error ends the copy with that error, whatever was copied before it: a
@@ -75,6 +138,11 @@ struct CopyJob {
     left -= n;
     offset += static_cast<std::int64_t>(n);
     dest_offset += static_cast<std::int64_t>(n);
+  }
+
+  // Where a chunk of `want` bytes starts, from offset and dest_offset.
+  std::int64_t chunk_start(std::size_t want) const noexcept {
+    return backward ? static_cast<std::int64_t>(left - want) : 0;
   }
 
   void fall_back(FileState* from, FileState* to) {
@@ -122,28 +190,36 @@ struct CopyJob {
   static void read_step(std::unique_ptr<CopyJob> job) {
     if (!job->buffer) job->buffer = std::make_unique<char[]>(kBufferChunk);
     CopyJob* j = job.get();
-    const std::int64_t at = j->src_stream ? kStreamOffset : j->offset;
+    const std::size_t want = std::min(j->left, kBufferChunk);
+    const std::int64_t at = j->src_stream ? kStreamOffset : j->offset + j->chunk_start(want);
+    IoCallback read = [job = std::move(job), want](Result<std::size_t> n) mutable {
+      if (!n) return finish(std::move(job), -n.error().value());
+      if (*n == 0) return finish(std::move(job), 0);  // end of file as seen now
+      if (job->after_zero) {
+        // copy_file_range's 0 was not the end: never ask it again for this pair.
+        job->after_zero = false;
+        job->fall_back(FileAccess::state(*job->src), FileAccess::state(*job->dst));
+      }
+      write_step(std::move(job), *n, want);
+    };
     EngineCore::InContext in_context(*j->core, j->context);
-    j->src->read(j->buffer.get(), std::min(j->left, kBufferChunk), at,
-                 [job = std::move(job)](Result<std::size_t> n) mutable {
-                   if (!n) return finish(std::move(job), -n.error().value());
-                   if (*n == 0) return finish(std::move(job), 0);  // end of file as seen now
-                   if (job->after_zero) {
-                     // copy_file_range's 0 was not the end: never ask it again for this pair.
-                     job->after_zero = false;
-                     job->fall_back(FileAccess::state(*job->src), FileAccess::state(*job->dst));
-                   }
-                   write_step(std::move(job), *n);
-                 });
+    // Backwards, a short read would leave a gap below the chunk copied before.
+    if (j->backward) j->src->read_exact(j->buffer.get(), want, at, std::move(read));
+    else j->src->read(j->buffer.get(), want, at, std::move(read));
   }
 
-  static void write_step(std::unique_ptr<CopyJob> job, std::size_t n) {
+  static void write_step(std::unique_ptr<CopyJob> job, std::size_t n, std::size_t want) {
     CopyJob* j = job.get();
-    const std::int64_t at = j->dst_stream ? kStreamOffset : j->dest_offset;
+    const std::int64_t at = j->dst_stream ? kStreamOffset : j->dest_offset + j->chunk_start(want);
     EngineCore::InContext in_context(*j->core, j->context);
-    j->dst->write_all(j->buffer.get(), n, at, [job = std::move(job), n](Result<std::size_t> w) mutable {
+    j->dst->write_all(j->buffer.get(), n, at, [job = std::move(job), n, want](Result<std::size_t> w) mutable {
       if (!w) return finish(std::move(job), -w.error().value());
-      job->advance(n);
+      if (job->backward) {
+        job->done += n;
+        job->left -= want;
+      } else {
+        job->advance(n);
+      }
       step(std::move(job));
     });
   }
@@ -186,10 +262,8 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
   job->context = core->job_context();
   job->src_stream = state_->stream_only;
   job->dst_stream = dest.state_->stream_only;
-  // copy_file_range takes regular files only: a stream goes by reads and writes
-  // from the start, and the pair is not recorded as refused.
-  job->by_buffer = job->src_stream || job->dst_stream || pair_refused(*state_, dest.state_);
-  CopyJob::step(std::move(job));
+  if (job->may_overlap()) return CopyJob::find_overlap(std::move(job));
+  CopyJob::start(std::move(job));
 }
 
 namespace fs {

@@ -140,6 +140,13 @@ class RINGFILE_API File {
   // A pipe, FIFO or socket on either side is read or written in order at its
   // stream position (its offset argument is ignored) until end of file or
   // `length`: copy_file_range refuses them, so the copy is by reads and writes.
+  // Within one file (the same File, or two on one inode: a hard link, a second
+  // open) the copy behaves as memmove: overlapping ranges in either direction end
+  // with the destination holding the source range as it was before the copy
+  // (copied by reads and writes, from the end backwards when the destination lies
+  // after the source), and the range stops at the end the file had when the copy
+  // started, kToEnd too, though the copy may move the end. Finding out costs two
+  // stat ops, made only when the offsets differ and the ranges could overlap.
   void copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length, IoCallback callback);
 
   // Sends `length` bytes of this file from `offset` to `out_fd` (a socket, a pipe,

@@ -256,6 +256,94 @@ TEST_P(CopyTest, CopyFileStillReplacesAnotherFilesContent) {
   EXPECT_TRUE(read_plain(dir_.file("dst")) == data);
 }
 
+// --- Overlapping ranges inside one file ------------------------------------------
+// copy_file_range refuses them (EINVAL); the copy behaves as memmove: the
+// destination gets the source range as it was before the copy, in both directions.
+
+struct Overlap {
+  std::size_t size;  // of the file
+  std::int64_t from, to;
+  std::size_t length;
+};
+
+// What memmove gives, the file growing when the destination runs past its end.
+std::string moved(const std::string& data, const Overlap& c) {
+  const std::size_t from = static_cast<std::size_t>(c.from), to = static_cast<std::size_t>(c.to);
+  const std::size_t n = std::min(c.length, data.size() - std::min(from, data.size()));
+  std::string out = data;
+  if (out.size() < to + n) out.resize(to + n, '\0');
+  std::memmove(out.data() + to, data.data() + from, n);
+  return out;
+}
+
+TEST_P(CopyTest, AnOverlappingCopyInsideOneFileIsAMemmove) {
+  constexpr std::size_t kMiB = 1u << 20;
+  const Overlap cases[] = {
+      {3 * kMiB + 5, 0, 100000, 2 * kMiB + 3},   // forward, shift below the 256 KiB chunk
+      {3 * kMiB + 5, 7, 300007, 2 * kMiB},       // forward, shift above it
+      {3 * kMiB + 5, 100000, 0, 2 * kMiB + 3},   // backward
+      {3 * kMiB + 5, 300000, 1, kToEnd},         // backward, to the end
+      {3 * kMiB, 1, 700000, kToEnd},             // forward to the end: the file grows
+      {2 * kMiB, 4096, 8192, 4 * kMiB},          // a length past the end stops there
+      {100, 10, 20, 50},
+      {100, 20, 10, 50},
+      {100, 0, 1, 99},
+      {100, 1, 0, kToEnd},
+      {100, 50, 60, kToEnd},
+  };
+  for (bool one_handle : {true, false}) {
+    for (const Overlap& c : cases) {
+      SCOPED_TRACE(::testing::Message() << (one_handle ? "one File" : "two Files on one inode") << ", size "
+                                        << c.size << ", " << c.from << " -> " << c.to << ", length "
+                                        << (c.length == kToEnd ? std::string("kToEnd") : std::to_string(c.length)));
+      const std::string path = dir_.file("f");
+      const std::string data = random_bytes(c.size, static_cast<std::uint32_t>(c.size + c.to));
+      write_plain(path, data);
+      ::unlink(dir_.file("alias").c_str());
+      ASSERT_EQ(::link(path.c_str(), dir_.file("alias").c_str()), 0);
+      auto f = open_sync(engine(), path, O_RDWR);
+      ASSERT_TRUE(f);
+      File other;
+      if (!one_handle) {
+        auto g = open_sync(engine(), dir_.file("alias"), O_WRONLY);
+        ASSERT_TRUE(g);
+        other = std::move(*g);
+      }
+      File& dest = one_handle ? *f : other;
+      auto n = call<std::size_t>(engine(), [&](auto cb) { f->copy_to(dest, c.from, c.to, c.length, std::move(cb)); });
+      ASSERT_TRUE(n) << n.error().message();
+      const std::string expected = moved(data, c);
+      EXPECT_EQ(*n, std::min(c.length, c.size - static_cast<std::size_t>(c.from)));
+      if (!one_handle) {
+        ASSERT_TRUE(close_sync(engine(), other));
+      }
+      ASSERT_TRUE(close_sync(engine(), *f));
+      const std::string out = read_plain(path);
+      EXPECT_EQ(out.size(), expected.size());
+      EXPECT_TRUE(out == expected) << "wrong bytes from offset "
+                                   << std::distance(out.begin(), std::mismatch(out.begin(), out.end(),
+                                                                              expected.begin(), expected.end()).first);
+    }
+  }
+}
+
+TEST_P(CopyTest, ACopyToAnotherPartOfTheSameFileStaysInTheKernel) {
+  const std::string data = random_bytes(500000, 43);
+  write_plain(dir_.file("f"), data);
+  auto f = open_sync(engine(), dir_.file("f"), O_RDWR);
+  ASSERT_TRUE(f);
+  count_syscalls();
+  auto n = call<std::size_t>(engine(), [&](auto cb) {
+    f->copy_to(*f, 0, static_cast<std::int64_t>(data.size()), data.size(), std::move(cb));
+  });
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_GE(detail::sys::calls(Call::copy_range), 1u);
+  EXPECT_EQ(detail::sys::calls(Call::write), 0u);
+  ASSERT_TRUE(close_sync(engine(), *f));
+  EXPECT_TRUE(read_plain(dir_.file("f")) == data + data);
+}
+
 // --- Errors part-way ---------------------------------------------------------------
 // A copy that stops short because of an error reports the error, not the bytes it
 // managed: a partial count would look like a complete copy of a shorter file.
