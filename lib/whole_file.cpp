@@ -125,8 +125,10 @@ struct WriteFile {
     WriteFile* s = self.get();
     s->file = std::move(*file);
     if (s->data.empty()) return finish(std::move(self), {});
+    // A FIFO or a terminal (`> fifo` in a shell) has no offset 0: it is written in order.
+    const std::int64_t at = s->file.seekable() ? 0 : kStreamOffset;
     EngineCore::InContext in_context(*s->core, s->context);
-    s->file.write_all(s->data.data(), s->data.size(), 0, [self = std::move(self)](Result<std::size_t> n) mutable {
+    s->file.write_all(s->data.data(), s->data.size(), at, [self = std::move(self)](Result<std::size_t> n) mutable {
       std::error_code error = n ? std::error_code{} : n.error();
       if (n && *n != self->data.size()) error = errno_code(EIO);
       finish(std::move(self), error);

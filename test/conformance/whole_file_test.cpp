@@ -196,6 +196,18 @@ TEST_P(WholeFileTest, WriteFileAtomicFailuresLeaveTheTargetAndNoTempFile) {
   EXPECT_EQ(missing.error(), std::errc::no_such_file_or_directory);
 }
 
+TEST_P(WholeFileTest, WriteFileWritesAFifoInOrder) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // a reader, so the open does not wait
+  ASSERT_GE(reader, 0);
+  ASSERT_TRUE(write_file(fifo, "through a fifo")) << "a FIFO has no offset 0 to write at";
+  char buf[64];
+  const ssize_t n = ::read(reader, buf, sizeof buf);
+  ::close(reader);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0))), "through a fifo");
+}
+
 TEST_P(WholeFileTest, WriteFileOntoAFullFilesystemFailsWithENOSPC) {
   SmallTmpfs small(dir_.file("small"), "1m");
   if (!small.reason().empty()) GTEST_SKIP() << small.reason();
@@ -231,6 +243,31 @@ TEST_P(WholeFileTest, ReadFileFromAStalledFifoEndsAtTheDeadline) {
   EXPECT_TRUE(ended) << "read_file waited on the stalled writer past its deadline";
   ASSERT_FALSE(got) << "read " << *got;
   EXPECT_EQ(got.error(), std::errc::timed_out);
+}
+
+TEST_P(WholeFileTest, WriteFileToAStalledFifoEndsAtTheDeadline) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);  // reads nothing until told
+  ASSERT_GE(reader, 0);
+  std::optional<Result<void>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    // Far more than a pipe holds.
+    fs::write_file(engine(), fifo, random_bytes(4u << 20, 52), [&](Result<void> r) { done.emplace(r); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  // A write that waits on past its deadline gets its reader now.
+  char sink[65536];
+  while (!done) {
+    while (::read(reader, sink, sizeof sink) > 0) {
+    }
+    (void)await_for(engine(), done, 10ms);
+  }
+  ::close(reader);
+  EXPECT_TRUE(ended) << "write_file waited on the stalled reader past its deadline";
+  ASSERT_FALSE(*done);
+  EXPECT_EQ(done->error(), std::errc::timed_out);
 }
 
 // The steps of a helper run (numbered by the completions delivered before them)
