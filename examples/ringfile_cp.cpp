@@ -4,6 +4,8 @@
 // and writing it at the same offset, several in flight at once. Files whose size
 // lies (/proc, /sys) are copied to their end, and a FIFO or pipe (SOURCE or DEST)
 // is read or written until its writer closes. fsyncs a regular DEST at the end.
+// A copy that fails part-way (a full disk) exits 1 and says why; a DEST it
+// created is removed, one that was there before is left and said to be incomplete.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -105,8 +107,28 @@ mode_t copy_mode(const FileStat& source) {
   return mode;
 }
 
-// `same_file` is set when DEST is SOURCE under another name (or the same one).
-Task<Result<void>> copy(Engine& engine, Options o, bool& same_file) {
+// What the copy did to DEST, for the message and the clean-up after a failure.
+struct Outcome {
+  bool same_file = false;  // DEST is SOURCE under another name (or the same one)
+  bool created = false;    // DEST did not exist: a partial copy is ours to remove
+  bool replaced = false;   // DEST existed and was truncated: its old content is gone
+};
+
+Task<Result<void>> remove(Engine& engine, std::string path) { co_return co_await fs::unlink(engine, path); }
+
+// Opens DEST, creating it if it is missing; `created` says whether it was.
+Task<Result<File>> open_destination(Engine& engine, const std::string& path, mode_t mode, bool& direct,
+                                    bool& created) {
+  auto made = co_await File::open(engine, path, O_WRONLY | O_CREAT | O_EXCL, mode);
+  if (!made && made.error() != std::errc::file_exists) co_return made;
+  created = bool(made);
+  if (made && !direct) co_return made;
+  // O_DIRECT on an open of its own: one the filesystem refuses can have created
+  // the file first, which would hide whether it was there before.
+  co_return co_await open_maybe_direct(engine, path, O_WRONLY | O_CREAT, mode, direct);
+}
+
+Task<Result<void>> copy(Engine& engine, Options o, Outcome& outcome) {
   auto src = co_await open_maybe_direct(engine, o.from, O_RDONLY, 0, o.direct);
   if (!src) co_return src.error();
   auto st = co_await src->stat();
@@ -114,15 +136,16 @@ Task<Result<void>> copy(Engine& engine, Options o, bool& same_file) {
   if (st->is_directory()) co_return errno_code(EISDIR);
   // Not O_TRUNC: until its device and inode are known, DEST may be SOURCE itself
   // (the same path, a hard link, a symlink), which truncating would destroy.
-  auto dst = co_await open_maybe_direct(engine, o.to, O_WRONLY | O_CREAT, copy_mode(*st), o.direct);
+  auto dst = co_await open_destination(engine, o.to, copy_mode(*st), o.direct, outcome.created);
   if (!dst) co_return dst.error();
   auto dst_st = co_await dst->stat();
   if (!dst_st) co_return dst_st.error();
   if (dst_st->same_file_as(*st)) {
-    same_file = true;
+    outcome.same_file = true;
     co_return errno_code(EINVAL);
   }
-  if (dst_st->is_regular()) {  // a FIFO or device can't be truncated (EINVAL)
+  if (dst_st->is_regular() && !outcome.created) {  // a FIFO or device can't be truncated (EINVAL)
+    outcome.replaced = true;
     if (auto emptied = co_await dst->truncate(0); !emptied) co_return emptied.error();
   }
   if (!o.direct && (src->direct_alignment() > 1)) {
@@ -199,14 +222,27 @@ int main(int argc, char** argv) {
   }
   if (o.verbose) std::fprintf(stderr, "ringfile-cp: engine: %s\n", engine->describe().c_str());
 
-  bool same_file = false;
-  auto copied = sync_wait(*engine, copy(*engine, o, same_file));
-  if (same_file) {
+  Outcome outcome;
+  auto copied = sync_wait(*engine, copy(*engine, o, outcome));
+  if (outcome.same_file) {
     std::fprintf(stderr, "ringfile-cp: '%s' and '%s' are the same file\n", o.from.c_str(), o.to.c_str());
     return 1;
   }
   if (!copied) {
     std::fprintf(stderr, "ringfile-cp: %s -> %s: %s\n", o.from.c_str(), o.to.c_str(), copied.error().message().c_str());
+    if (outcome.created) {
+      // Ours alone, and a truncated copy left under DEST's name would pass for the file.
+      auto removed = sync_wait(*engine, remove(*engine, o.to));
+      if (removed) {
+        std::fprintf(stderr, "ringfile-cp: removed the incomplete copy '%s'\n", o.to.c_str());
+      } else {
+        std::fprintf(stderr, "ringfile-cp: '%s' holds an incomplete copy and could not be removed: %s\n",
+                     o.to.c_str(), removed.error().message().c_str());
+      }
+    } else if (outcome.replaced) {
+      std::fprintf(stderr, "ringfile-cp: '%s' existed; its old content is gone and it now holds an incomplete copy\n",
+                   o.to.c_str());
+    }
     return 1;
   }
   return 0;

@@ -238,6 +238,11 @@ std::int64_t EngineCore::final_result(Request& r) const noexcept {
   // Cancelled or interrupted by its deadline (the ring's link timeout or the
   // core's timer): the op timed out.
   if ((res == -ECANCELED || res == -EINTR) && (r.timed_out || past_deadline(r))) res = -ETIMEDOUT;
+  // read_exact/write_all that the core's timer cut short inside a syscall (a pipe
+  // write interrupted after some bytes) did not finish: it timed out.
+  if (r.exact && r.timed_out && res >= 0 && is_transfer(r.args.op) && static_cast<std::size_t>(res) < r.args.len) {
+    res = -ETIMEDOUT;
+  }
   if (r.done == 0 && !r.link_next && !r.link_tail) return res;  // the common case
   if (r.done > 0 && is_transfer(r.args.op)) {
     if (res >= 0) res += static_cast<std::int64_t>(r.done);

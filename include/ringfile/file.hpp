@@ -129,14 +129,24 @@ class RINGFILE_API File {
   // copy_file_range(2). Where the kernel refuses the pair (EXDEV, EOPNOTSUPP,
   // EINVAL, ENOSYS) or copies nothing before the end (/proc and /sys report size
   // 0), it goes on with reads and writes through the engine, and remembers that
-  // for the pair. The callback gets the bytes copied; an error after some bytes
-  // were copied gives the count, like read. Several ops in a row: no OpHandle.
+  // for the pair. The callback gets the bytes copied, which is `length` unless end
+  // of file came first. An error ends the copy and the callback gets that error
+  // even after some bytes were copied (unlike read and write, which give the
+  // count): ENOSPC half-way is a failed copy, not a shorter one. The destination
+  // then holds an unknown part of the range. Several ops in a row: no OpHandle.
   // Both Files must stay open until the callback runs. EINVAL for a negative
   // offset or a length above SSIZE_MAX other than kToEnd (a negative length cast
   // to size_t), EBADF when either File is not open, EXDEV for Files of two engines.
   // A pipe, FIFO or socket on either side is read or written in order at its
   // stream position (its offset argument is ignored) until end of file or
   // `length`: copy_file_range refuses them, so the copy is by reads and writes.
+  // Within one file (the same File, or two on one inode: a hard link, a second
+  // open) the copy behaves as memmove: overlapping ranges in either direction end
+  // with the destination holding the source range as it was before the copy
+  // (copied by reads and writes, from the end backwards when the destination lies
+  // after the source), and the range stops at the end the file had when the copy
+  // started, kToEnd too, though the copy may move the end. Finding out costs two
+  // stat ops, made only when the offsets differ and the ranges could overlap.
   void copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, std::size_t length, IoCallback callback);
 
   // Sends `length` bytes of this file from `offset` to `out_fd` (a socket, a pipe,

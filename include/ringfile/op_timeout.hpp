@@ -15,8 +15,11 @@ namespace ringfile {
 // interrupts the blocked worker. Either way the callback runs after the kernel or
 // the worker has let go of the op's buffer, which is never touched afterwards. An
 // op that finishes in time is unaffected, and its timer goes with it
-// (EngineStats::timers_armed). Several-op helpers (copy_to, send_to, read_file)
-// give each of their ops the timeout. Scopes nest; a zero timeout turns it off.
+// (EngineStats::timers_armed). Several-op helpers (copy_to, send_to, fs::copy_file,
+// fs::read_file, fs::write_file, fs::write_file_atomic) give each of their ops the
+// timeout, also the ops they start after the scope has ended; the first op past
+// its deadline ends the helper with ETIMEDOUT. Closes get none: a descriptor must
+// be released. Scopes nest; a zero timeout turns it off.
 //
 //   { OpTimeout limit(engine, 100ms); file.read(buf, n, off, cb); }
 class RINGFILE_API OpTimeout {

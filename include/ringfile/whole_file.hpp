@@ -15,7 +15,9 @@ namespace ringfile::fs {
 
 // Whole-file helpers. Each is several ops in a row (open, stat, reads or writes,
 // close...), so none has a single OpHandle; the callback runs once at the end, on
-// the engine's thread, after the file has been closed.
+// the engine's thread, after the file has been closed. An error in any step is the
+// result, never a partial count or a partial string: a helper that could not do
+// all of it failed. An OpTimeout around the call gives each of its ops the timeout.
 
 // The whole content of `path`. The size from statx sizes the first read; a file
 // that grew since is read on to its end, one that shrank ends early, and files that
@@ -47,7 +49,12 @@ inline void write_file_atomic(Engine& engine, std::string_view path, std::string
 // Copies `from` to `to` (created or truncated, with `from`'s permission bits less
 // the umask) with File::copy_to: in the kernel where it can, else by reads and
 // writes; files whose size lies (/proc, /sys) are copied to their end. The
-// callback gets the bytes copied. EISDIR when `from` is a directory.
+// callback gets the bytes copied. EISDIR when `from` is a directory. EINVAL when
+// `to` is `from` itself under any name (the same path, a hard link, a symlink to
+// it), as cp's "are the same file": both are compared by device and inode before
+// anything is truncated, and the file is left as it was. An error
+// part-way (ENOSPC, EIO, ETIMEDOUT) is the result; `to` then holds part of the
+// data.
 RINGFILE_API void copy_file(Engine& engine, std::string_view from, std::string_view to, IoCallback callback);
 
 // Awaitable forms. `data` is taken by value: it may be a temporary.

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -15,6 +18,7 @@ namespace ringfile::test {
 namespace {
 
 using detail::sys::Call;
+using namespace std::chrono_literals;
 
 class CopyTest : public SeamTest {
  protected:
@@ -209,6 +213,237 @@ TEST_P(CopyTest, AwaitableForms) {
   auto m = await_op(engine(), fs::copy_file(engine(), dir_.file("src"), dir_.file("again")));
   ASSERT_TRUE(m);
   EXPECT_EQ(read_plain(dir_.file("again")), data);
+}
+
+// --- A copy onto the source itself ---------------------------------------------
+// Truncating the destination would destroy the source: refused with EINVAL, as cp
+// refuses "are the same file", before anything is truncated.
+
+TEST_P(CopyTest, CopyFileOntoItsOwnSourceIsRefusedAndTheSourceKept) {
+  const std::string src = dir_.file("src");
+  const std::string data = random_bytes(200000, 40);
+  write_plain(src, data);
+  ASSERT_EQ(::link(src.c_str(), dir_.file("hard").c_str()), 0);
+  ASSERT_EQ(::symlink(src.c_str(), dir_.file("soft").c_str()), 0);
+  ASSERT_EQ(::symlink(dir_.path().c_str(), dir_.file("here").c_str()), 0);
+  const std::pair<std::string, std::string> pairs[] = {
+      {src, src},
+      {src, (dir_.path() / "." / "src").string()},
+      {src, dir_.file("hard")},
+      {src, dir_.file("soft")},
+      {src, dir_.file("here") + "/src"},
+      {dir_.file("soft"), src},
+      {dir_.file("hard"), dir_.file("soft")},
+  };
+  for (const auto& [from, to] : pairs) {
+    SCOPED_TRACE(from + " -> " + to);
+    auto n = call<std::size_t>(engine(), [&](auto cb) { fs::copy_file(engine(), from, to, std::move(cb)); });
+    ASSERT_FALSE(n) << "copied " << *n << " bytes onto the source";
+    EXPECT_EQ(n.error(), std::errc::invalid_argument);
+    EXPECT_TRUE(read_plain(src) == data) << "the source was changed";
+  }
+}
+
+TEST_P(CopyTest, CopyFileStillReplacesAnotherFilesContent) {
+  const std::string data = random_bytes(100000, 41);
+  write_plain(dir_.file("src"), data);
+  write_plain(dir_.file("dst"), random_bytes(300000, 42));  // longer: must be cut to the copy
+  auto n = call<std::size_t>(engine(), [&](auto cb) {
+    fs::copy_file(engine(), dir_.file("src"), dir_.file("dst"), std::move(cb));
+  });
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(read_plain(dir_.file("dst")) == data);
+}
+
+// --- Overlapping ranges inside one file ------------------------------------------
+// copy_file_range refuses them (EINVAL); the copy behaves as memmove: the
+// destination gets the source range as it was before the copy, in both directions.
+
+struct Overlap {
+  std::size_t size;  // of the file
+  std::int64_t from, to;
+  std::size_t length;
+};
+
+// What memmove gives, the file growing when the destination runs past its end.
+std::string moved(const std::string& data, const Overlap& c) {
+  const std::size_t from = static_cast<std::size_t>(c.from), to = static_cast<std::size_t>(c.to);
+  const std::size_t n = std::min(c.length, data.size() - std::min(from, data.size()));
+  std::string out = data;
+  if (out.size() < to + n) out.resize(to + n, '\0');
+  std::memmove(out.data() + to, data.data() + from, n);
+  return out;
+}
+
+TEST_P(CopyTest, AnOverlappingCopyInsideOneFileIsAMemmove) {
+  constexpr std::size_t kMiB = 1u << 20;
+  const Overlap cases[] = {
+      {3 * kMiB + 5, 0, 100000, 2 * kMiB + 3},   // forward, shift below the 256 KiB chunk
+      {3 * kMiB + 5, 7, 300007, 2 * kMiB},       // forward, shift above it
+      {3 * kMiB + 5, 100000, 0, 2 * kMiB + 3},   // backward
+      {3 * kMiB + 5, 300000, 1, kToEnd},         // backward, to the end
+      {3 * kMiB, 1, 700000, kToEnd},             // forward to the end: the file grows
+      {2 * kMiB, 4096, 8192, 4 * kMiB},          // a length past the end stops there
+      {100, 10, 20, 50},
+      {100, 20, 10, 50},
+      {100, 0, 1, 99},
+      {100, 1, 0, kToEnd},
+      {100, 50, 60, kToEnd},
+  };
+  for (bool one_handle : {true, false}) {
+    for (const Overlap& c : cases) {
+      SCOPED_TRACE(::testing::Message() << (one_handle ? "one File" : "two Files on one inode") << ", size "
+                                        << c.size << ", " << c.from << " -> " << c.to << ", length "
+                                        << (c.length == kToEnd ? std::string("kToEnd") : std::to_string(c.length)));
+      const std::string path = dir_.file("f");
+      const std::string data = random_bytes(c.size, static_cast<std::uint32_t>(c.size + c.to));
+      write_plain(path, data);
+      ::unlink(dir_.file("alias").c_str());
+      ASSERT_EQ(::link(path.c_str(), dir_.file("alias").c_str()), 0);
+      auto f = open_sync(engine(), path, O_RDWR);
+      ASSERT_TRUE(f);
+      File other;
+      if (!one_handle) {
+        auto g = open_sync(engine(), dir_.file("alias"), O_WRONLY);
+        ASSERT_TRUE(g);
+        other = std::move(*g);
+      }
+      File& dest = one_handle ? *f : other;
+      auto n = call<std::size_t>(engine(), [&](auto cb) { f->copy_to(dest, c.from, c.to, c.length, std::move(cb)); });
+      ASSERT_TRUE(n) << n.error().message();
+      const std::string expected = moved(data, c);
+      EXPECT_EQ(*n, std::min(c.length, c.size - static_cast<std::size_t>(c.from)));
+      if (!one_handle) {
+        ASSERT_TRUE(close_sync(engine(), other));
+      }
+      ASSERT_TRUE(close_sync(engine(), *f));
+      const std::string out = read_plain(path);
+      EXPECT_EQ(out.size(), expected.size());
+      EXPECT_TRUE(out == expected) << "wrong bytes from offset "
+                                   << std::distance(out.begin(), std::mismatch(out.begin(), out.end(),
+                                                                              expected.begin(), expected.end()).first);
+    }
+  }
+}
+
+TEST_P(CopyTest, ACopyToAnotherPartOfTheSameFileStaysInTheKernel) {
+  const std::string data = random_bytes(500000, 43);
+  write_plain(dir_.file("f"), data);
+  auto f = open_sync(engine(), dir_.file("f"), O_RDWR);
+  ASSERT_TRUE(f);
+  count_syscalls();
+  auto n = call<std::size_t>(engine(), [&](auto cb) {
+    f->copy_to(*f, 0, static_cast<std::int64_t>(data.size()), data.size(), std::move(cb));
+  });
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_GE(detail::sys::calls(Call::copy_range), 1u);
+  EXPECT_EQ(detail::sys::calls(Call::write), 0u);
+  ASSERT_TRUE(close_sync(engine(), *f));
+  EXPECT_TRUE(read_plain(dir_.file("f")) == data + data);
+}
+
+// --- Errors part-way ---------------------------------------------------------------
+// A copy that stops short because of an error reports the error, not the bytes it
+// managed: a partial count would look like a complete copy of a shorter file.
+
+TEST_P(CopyTest, ACopyOntoAFullFilesystemFailsWithENOSPC) {
+  SmallTmpfs small(dir_.file("small"), "1m");
+  if (!small.reason().empty()) GTEST_SKIP() << small.reason();
+  const std::string data = random_bytes(4u << 20, 44);
+  write_plain(dir_.file("src"), data);
+  for (bool kernel : {true, false}) {
+    SCOPED_TRACE(kernel ? "copy_file_range" : "reads and writes");
+    for (bool whole_file : {true, false}) {
+      SCOPED_TRACE(whole_file ? "fs::copy_file" : "File::copy_to");
+      ::unlink(small.file("dst").c_str());
+      detail::sys::clear_faults();
+      if (!kernel) detail::sys::inject(fault(Call::copy_range, 1, 1000, -EXDEV));
+      Result<std::size_t> n = std::size_t{0};
+      if (whole_file) {
+        n = call<std::size_t>(engine(), [&](auto cb) {
+          fs::copy_file(engine(), dir_.file("src"), small.file("dst"), std::move(cb));
+        });
+      } else {
+        auto s = open_sync(engine(), dir_.file("src"), O_RDONLY);
+        auto d = open_sync(engine(), small.file("dst"), O_WRONLY | O_CREAT | O_TRUNC);
+        ASSERT_TRUE(s && d);
+        n = call<std::size_t>(engine(), [&](auto cb) { s->copy_to(*d, 0, 0, kToEnd, std::move(cb)); });
+        ASSERT_TRUE(close_sync(engine(), *d));
+        ASSERT_TRUE(close_sync(engine(), *s));
+      }
+      ASSERT_FALSE(n) << "reported " << *n << " bytes copied of " << data.size();
+      EXPECT_EQ(n.error(), std::errc::no_space_on_device);
+    }
+  }
+}
+
+TEST_P(CopyTest, AnErrorAfterSomeBytesIsReported) {
+  const std::string data = random_bytes(3u << 20, 45);
+  make_pair(data);
+  detail::sys::inject(fault(Call::copy_range, 1, 1, 0, std::size_t{65536}));
+  detail::sys::inject(fault(Call::copy_range, 2, 1, -EIO));
+  auto n = copy(0, 0, kToEnd);
+  ASSERT_FALSE(n) << "reported " << *n << " bytes copied";
+  EXPECT_EQ(n.error(), std::errc::io_error);
+  // The same on the read/write path, after a first chunk went through.
+  make_pair(data);
+  detail::sys::clear_faults();
+  detail::sys::inject(fault(Call::copy_range, 1, 1, -EXDEV));
+  detail::sys::inject(fault(Call::write, 2, 1, -EIO));
+  auto m = copy(0, 0, kToEnd);
+  ASSERT_FALSE(m) << "reported " << *m << " bytes copied";
+  EXPECT_EQ(m.error(), std::errc::io_error);
+}
+
+// --- Deadlines ---------------------------------------------------------------------
+// An OpTimeout around copy_to or copy_file gives each op of the copy the deadline,
+// also those started from completions after the scope has ended.
+
+TEST_P(CopyTest, CopyToFromAStalledPipeEndsAtTheDeadline) {
+  int in[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  auto s = File::adopt(engine(), in[0]);
+  auto d = open_sync(engine(), dir_.file("dst"), O_WRONLY | O_CREAT | O_TRUNC);
+  ASSERT_TRUE(s && d);
+  src_ = std::move(*s);
+  dst_ = std::move(*d);
+  const std::string first = random_bytes(1000, 46);
+  ASSERT_EQ(::write(in[1], first.data(), first.size()), static_cast<ssize_t>(first.size()));
+  // The writer stays open and writes nothing more.
+  std::optional<Result<std::size_t>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    src_.copy_to(dst_, 0, 0, kToEnd, [&](Result<std::size_t> r) { done.emplace(r); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  ::close(in[1]);  // end of file, for a copy that waits on past its deadline
+  auto n = await(engine(), done);
+  EXPECT_TRUE(ended) << "copy_to waited on the stalled writer past its deadline";
+  ASSERT_FALSE(n) << "reported " << *n << " bytes copied";
+  EXPECT_EQ(n.error(), std::errc::timed_out);
+  EXPECT_TRUE(copied() == first);
+}
+
+TEST_P(CopyTest, CopyFileFromAStalledFifoEndsAtTheDeadline) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Our end counts as a writer, so copy_file's open does not wait for one.
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "some bytes", 10), 10);
+  std::optional<Result<std::size_t>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    fs::copy_file(engine(), fifo, dir_.file("out"), [&](Result<std::size_t> r) { done.emplace(r); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  ::close(writer);
+  auto n = await(engine(), done);
+  EXPECT_TRUE(ended) << "copy_file waited on the stalled writer past its deadline";
+  ASSERT_FALSE(n) << "reported " << *n << " bytes copied";
+  EXPECT_EQ(n.error(), std::errc::timed_out);
 }
 
 // --- FIFOs and pipes -------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 // Waits for one callback-style op: `call<FileStat>(engine, [&](auto cb) { fs::stat(engine, p, std::move(cb)); })`.
 
+#include <chrono>
 #include <optional>
 #include <utility>
 
@@ -15,6 +16,19 @@ Result<T> call(Engine& engine, Start&& start) {
   std::optional<Result<T>> done;
   start([&done](Result<T> r) { done.emplace(std::move(r)); });
   return await(engine, done);
+}
+
+// Runs the engine until `done` holds a value or `limit` has passed; whether it
+// holds one. For ops that must end by themselves (a deadline) where waiting on
+// would hang: the test then unblocks the op and awaits it.
+template <class T>
+bool await_for(Engine& engine, std::optional<T>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    auto r = engine.wait(std::chrono::milliseconds(10));
+    if (!r) ADD_FAILURE() << "wait: " << r.error().message();
+  }
+  return done.has_value();
 }
 
 // A fault for the syscall seam: `times` calls from the nth on fail with `error`

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "op_helpers.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 namespace sfs = std::filesystem;
 namespace sys = ringfile::detail::sys;
+using namespace std::chrono_literals;
 
 class WholeFileTest : public EngineTest {
  protected:
@@ -192,6 +194,111 @@ TEST_P(WholeFileTest, WriteFileAtomicFailuresLeaveTheTargetAndNoTempFile) {
   EXPECT_EQ(left, std::vector<std::string>{"dir"});
   auto missing = write_file_atomic(dir_.file("missing/f"), "x");
   EXPECT_EQ(missing.error(), std::errc::no_such_file_or_directory);
+}
+
+TEST_P(WholeFileTest, WriteFileWritesAFifoInOrder) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // a reader, so the open does not wait
+  ASSERT_GE(reader, 0);
+  ASSERT_TRUE(write_file(fifo, "through a fifo")) << "a FIFO has no offset 0 to write at";
+  char buf[64];
+  const ssize_t n = ::read(reader, buf, sizeof buf);
+  ::close(reader);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0))), "through a fifo");
+}
+
+TEST_P(WholeFileTest, WriteFileOntoAFullFilesystemFailsWithENOSPC) {
+  SmallTmpfs small(dir_.file("small"), "1m");
+  if (!small.reason().empty()) GTEST_SKIP() << small.reason();
+  auto plain = write_file(small.file("plain"), random_bytes(4u << 20, 50));
+  ASSERT_FALSE(plain);
+  EXPECT_EQ(plain.error(), std::errc::no_space_on_device);
+  ::unlink(small.file("plain").c_str());
+  write_plain(small.file("target"), "original");
+  auto atomic = write_file_atomic(small.file("target"), random_bytes(4u << 20, 51));
+  ASSERT_FALSE(atomic);
+  EXPECT_EQ(atomic.error(), std::errc::no_space_on_device);
+  EXPECT_EQ(read_plain(small.file("target")), "original");
+}
+
+// --- Deadlines ---------------------------------------------------------------------
+// An OpTimeout around a helper gives each of its ops the deadline, also those
+// started from completions after the scope has ended.
+
+TEST_P(WholeFileTest, ReadFileFromAStalledFifoEndsAtTheDeadline) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // stays open, writes no more
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "first", 5), 5);
+  std::optional<Result<std::string>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    fs::read_file(engine(), fifo, [&](Result<std::string> r) { done.emplace(std::move(r)); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  ::close(writer);
+  auto got = await(engine(), done);
+  EXPECT_TRUE(ended) << "read_file waited on the stalled writer past its deadline";
+  ASSERT_FALSE(got) << "read " << *got;
+  EXPECT_EQ(got.error(), std::errc::timed_out);
+}
+
+TEST_P(WholeFileTest, WriteFileToAStalledFifoEndsAtTheDeadline) {
+  const std::string fifo = dir_.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);  // reads nothing until told
+  ASSERT_GE(reader, 0);
+  std::optional<Result<void>> done;
+  {
+    OpTimeout limit(engine(), 100ms);
+    // Far more than a pipe holds.
+    fs::write_file(engine(), fifo, random_bytes(4u << 20, 52), [&](Result<void> r) { done.emplace(r); });
+  }
+  const bool ended = await_for(engine(), done, 3s);
+  // A write that waits on past its deadline gets its reader now.
+  char sink[65536];
+  while (!done) {
+    while (::read(reader, sink, sizeof sink) > 0) {
+    }
+    (void)await_for(engine(), done, 10ms);
+  }
+  ::close(reader);
+  EXPECT_TRUE(ended) << "write_file waited on the stalled reader past its deadline";
+  ASSERT_FALSE(*done);
+  EXPECT_EQ(done->error(), std::errc::timed_out);
+}
+
+// The steps of a helper run (numbered by the completions delivered before them)
+// during which the engine held an op with no deadline.
+template <class T>
+std::set<std::uint64_t> steps_without_deadline(Engine& engine, std::optional<T>& done, std::uint64_t first) {
+  std::set<std::uint64_t> out;
+  const auto limit = std::chrono::steady_clock::now() + 10s;
+  while (!done && std::chrono::steady_clock::now() < limit) {
+    const EngineStats s = engine.stats();
+    if (engine.pending() > 0 && s.timers_armed == 0) out.insert(s.completed - first);
+    auto r = engine.wait(10ms);
+    if (!r) ADD_FAILURE() << "wait: " << r.error().message();
+  }
+  EXPECT_TRUE(done) << "the helper did not finish";
+  return out;
+}
+
+TEST_P(WholeFileTest, EveryStepOfWriteFileAtomicHasTheDeadline) {
+  const std::uint64_t first = engine().stats().completed;
+  std::optional<Result<void>> done;
+  {
+    OpTimeout limit(engine(), 30s);
+    fs::write_file_atomic(engine(), dir_.file("target"), "content", [&](Result<void> r) { done.emplace(r); });
+  }
+  const auto bare = steps_without_deadline(engine(), done, first);
+  ASSERT_TRUE(done && *done);
+  // Its ops: open, write, fsync, close, rename, open the directory, fsync, close.
+  // A close never times out: it must happen.
+  for (std::uint64_t step : bare) EXPECT_TRUE(step == 3 || step == 7) << "step " << step << " has no deadline";
+  EXPECT_EQ(read_plain(dir_.file("target")), "content");
 }
 
 TEST_P(WholeFileTest, AwaitableForms) {

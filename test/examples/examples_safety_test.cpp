@@ -8,6 +8,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "example_runner.hpp"
 
@@ -46,6 +47,39 @@ TEST_P(ExamplesSafety, CpClearsSetIdBitsWhenRootCopiesAnotherUsersFile) {
   EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u) << "a set-id copy owned by root";
   EXPECT_EQ(st.st_mode & 0111, 0111u) << "the other permission bits are kept";
   EXPECT_EQ(read_plain(dst), "#!/bin/sh\n");
+}
+
+// A full filesystem: cp must fail, say why, and leave nothing that looks complete.
+TEST_P(ExamplesSafety, CpOntoAFullFilesystemFailsAndSaysWhy) {
+  SmallTmpfs small(dir_.file("small"), "1m");
+  if (!small.reason().empty()) GTEST_SKIP() << small.reason();
+  const std::string src = dir_.file("src");
+  write_plain(src, random_bytes(4u << 20, 23));
+  for (const char* mode : {"", "--direct"}) {
+    SCOPED_TRACE(*mode ? mode : "through the page cache");
+    std::vector<std::string> argv{cp_, engine_flag(GetParam())};
+    if (*mode) argv.emplace_back(mode);
+    // A destination cp creates: its partial copy is its own to remove.
+    const std::string fresh = small.file("fresh");
+    argv.push_back(src);
+    argv.push_back(fresh);
+    int status = run(argv, dir_.file("out"), dir_.file("err"));
+    std::string err = read_plain(dir_.file("err"));
+    EXPECT_NE(status, 0) << "exit 0 after copying part of the file";
+    EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+    EXPECT_NE(::access(fresh.c_str(), F_OK), 0) << "the partial copy it made was left behind";
+    // A destination that was there before: kept, and cp says what became of it.
+    const std::string old = small.file("old");
+    write_plain(old, "the user's file");
+    argv.back() = old;
+    status = run(argv, dir_.file("out"), dir_.file("err"));
+    err = read_plain(dir_.file("err"));
+    EXPECT_NE(status, 0) << "exit 0 after copying part of the file";
+    EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+    EXPECT_EQ(::access(old.c_str(), F_OK), 0) << "removed a file cp did not create";
+    EXPECT_NE(err.find("incomplete"), std::string::npos) << "does not say what became of DEST: " << err;
+    ::unlink(old.c_str());
+  }
 }
 
 TEST_P(ExamplesSafety, CatReadsAFifoInOrder) {

@@ -1,11 +1,14 @@
 #include "test_support.hpp"
 
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -44,6 +47,24 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+SmallTmpfs::SmallTmpfs(std::string path, const std::string& size) : path_(std::move(path)) {
+  if (::mkdir(path_.c_str(), 0755) != 0 && errno != EEXIST) {
+    reason_ = "mkdir " + path_ + ": " + std::strerror(errno);
+    return;
+  }
+  const std::string data = "size=" + size;
+  if (::mount("tmpfs", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) != 0) {
+    reason_ = "cannot mount a " + size + " tmpfs at " + path_ + " (needs root): " + std::strerror(errno);
+    return;
+  }
+  mounted_ = true;
+}
+
+SmallTmpfs::~SmallTmpfs() {
+  // MNT_DETACH: a descriptor a failed test left open must not keep it mounted.
+  if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
 }
 
 std::vector<Backend> engines_under_test() {

@@ -30,6 +30,24 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A tmpfs of `size` (mount(8)'s size=, such as "1m") mounted at `path` (created)
+// for the object's lifetime, to run a filesystem out of space. Needs root (or
+// CAP_SYS_ADMIN); when the mount fails, reason() says why and tests skip.
+class SmallTmpfs {
+ public:
+  SmallTmpfs(std::string path, const std::string& size);
+  ~SmallTmpfs();
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+  const std::string& reason() const { return reason_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+  std::string reason_;
+  bool mounted_ = false;
+};
+
 // Backends to run conformance tests on: the thread pool always, io_uring when it
 // was built; whether io_uring actually runs here is checked per test (skip_reason).
 std::vector<Backend> engines_under_test();
