@@ -19,8 +19,11 @@ bool CacheResidency::check(int fd, std::int64_t offset, std::size_t len) noexcep
       until_sample_ = sample_every_;
       return probe(fd, offset, len);
     case State::New:
+      if (offset < 0) return false;
+      return probe(fd, offset, len);
     case State::Cold:
-      if (offset < 0) return state_ == State::Cold;
+      if (offset < 0 || --until_sample_ > 0) return true;
+      until_sample_ = kColdSampleEvery;
       return probe(fd, offset, len);
   }
   return false;
@@ -52,6 +55,7 @@ bool CacheResidency::saw_uncached() noexcept {
 void CacheResidency::become_cold() noexcept {
   state_ = State::Cold;
   cached_streak_ = 0;
+  until_sample_ = kColdSampleEvery;
   sample_every_ = kSampleEvery;
 }
 
@@ -72,7 +76,7 @@ std::int64_t CacheResidency::measure(int fd, std::int64_t offset, std::size_t le
   }
   if (missing > 0) {
     become_cold();
-  } else if (state_ != State::Warm && ++cached_streak_ >= kWarmAfter) {
+  } else if (state_ != State::Warm && (cached_streak_ += state_ == State::Cold ? kColdSampleEvery : 1) >= kWarmAfter) {
     state_ = State::Warm;
     until_sample_ = sample_every_;
   }

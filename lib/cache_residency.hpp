@@ -14,7 +14,9 @@ namespace ringfile::detail {
 // the gap doubling (up to kMaxSampleEvery) while the samples keep finding it
 // cached, so a file that stays warm costs next to nothing.
 // A cold file sends even its cached reads away: pages that readahead brought in
-// carry the marker that starts the next readahead window when read.
+// carry the marker that starts the next readahead window when read. Its reads
+// leave the owner without asking; one in kColdSampleEvery asks, so the file turns
+// warm again after about kWarmAfter cached reads at a syscall per sample, not per read.
 class CacheResidency {
  public:
   // Called on the owner thread before a read is started. False when the kernel
@@ -48,6 +50,7 @@ class CacheResidency {
   static constexpr std::uint32_t kWarmAfter = 64;
   static constexpr std::uint32_t kSampleEvery = 32;
   static constexpr std::uint32_t kMaxSampleEvery = 1024;
+  static constexpr std::uint32_t kColdSampleEvery = 8;
 
  private:
   enum class State : std::uint8_t { Unchecked, New, Warm, Cold, Unknowable };

@@ -111,11 +111,9 @@ void ThreadPoolBackend::spawn_worker() {
 }
 
 void ThreadPoolBackend::stop_workers() {
-  {
-    std::lock_guard lock(grower_mutex_);
-    stop_.store(true);
-  }
-  grower_wake_.notify_all();
+  stop_.store(true);
+  grower_seq_.fetch_add(1);
+  grower_seq_.notify_all();
   if (grower_.joinable()) grower_.join();  // it may be adding a worker
   sq_seq_.fetch_add(1);
   sq_seq_.notify_all();
@@ -154,16 +152,12 @@ void ThreadPoolBackend::start(Request* request) {
 
 void ThreadPoolBackend::flush() {
   if (staged_.empty()) return;
-  {
-    std::lock_guard lock(sq_mutex_);
-    sq_count_.fetch_add(static_cast<std::uint32_t>(staged_.size()));
-    sq_.append(staged_);
-  }
+  sq_count_.fetch_add(static_cast<std::uint32_t>(staged_.size()));
+  intake_.push(staged_);
   wake_worker();
   // No worker free to take it: the poller's thread watches whether the pool must
   // grow, as the owner may not call poll() again while nothing completes.
   if (sleeping_.load() == 0 && !spinner_.load() && worker_count() < max_workers_ && !growth_watched_.exchange(true)) {
-    std::lock_guard lock(grower_mutex_);
     if (!grower_.joinable()) {
       try {
         grower_ = std::thread([this] { grower_loop(); });
@@ -171,7 +165,8 @@ void ThreadPoolBackend::flush() {
         growth_watched_.store(false);  // out of threads: the workers there serve the queue
       }
     }
-    grower_wake_.notify_one();
+    grower_seq_.fetch_add(1);
+    grower_seq_.notify_one();
   }
 }
 
@@ -179,16 +174,14 @@ void ThreadPoolBackend::grower_loop() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, nullptr);
-  std::unique_lock lock(grower_mutex_);
   while (!stop_.load()) {
+    const std::uint32_t seen = grower_seq_.load();
     if (!growth_watched_.load()) {
-      grower_wake_.wait(lock);
+      grower_seq_.wait(seen);
       continue;
     }
-    grower_wake_.wait_for(lock, kGrowWindow);
-    lock.unlock();
+    std::this_thread::sleep_for(kGrowWindow);
     const bool again = grow_if_starved();
-    lock.lock();
     if (!again) {
       growth_watched_.store(false);
       // A flush between the check and here saw the flag still set: look once more.
@@ -199,11 +192,8 @@ void ThreadPoolBackend::grower_loop() {
 
 // A request whose peer is ready goes back to the workers.
 void ThreadPoolBackend::resume(Request* r) {
-  {
-    std::lock_guard lock(sq_mutex_);
-    sq_count_.fetch_add(1);
-    sq_.push_back(r);
-  }
+  sq_count_.fetch_add(1);
+  intake_.push(r);
   wake_worker();
 }
 
@@ -260,11 +250,12 @@ Request* ThreadPoolBackend::take(unsigned index) {
   for (;;) {
     if (sq_count_.load() > 0) {
       std::unique_lock lock(sq_mutex_);
+      if (sq_.empty()) intake_.take_all(sq_);
       if (Request* r = sq_.pop_front()) {
         sq_count_.fetch_sub(1);
         taken_.fetch_add(1);
         running_[index].request.store(r);
-        bool more = !sq_.empty();
+        bool more = !sq_.empty() || !intake_.empty();
         lock.unlock();
         if (more) wake_worker();
         return r;
@@ -311,6 +302,7 @@ void ThreadPoolBackend::worker_loop(unsigned index) {
       Request* next = r->link_next;
       if (broken || r->cancelled.load()) {
         r->res = -ECANCELED;
+        broken = true;
         complete(r);
       } else if (r == head && !next) {
         run_on_worker(r, index);
@@ -366,25 +358,22 @@ void ThreadPoolBackend::complete(Request* request) {
     if (request->res != request->fifo_placeholder) ::close(request->fifo_placeholder);
     request->fifo_placeholder = -1;
   }
-  bool signal;
-  {
-    std::lock_guard lock(cq_mutex_);
-    cq_.push_back(request);
-    cq_count_.fetch_add(1);
-    signal = !signaled_.exchange(true);
-  }
-  // The owner spinning in reap() sees cq_count_ and needs no eventfd write; when it
-  // stops spinning it checks cq_count_ again before it sleeps.
-  if (signal && !owner_spinning_.load()) notify();
+  completed_.push(request);
+  // The owner spinning in reap() sees the completion and needs no eventfd write;
+  // when it stops spinning it looks again before it sleeps.
+  if (!signaled_.exchange(true) && !owner_spinning_.load()) notify();
 }
 
 bool ThreadPoolBackend::take_completions(RequestQueue& done) {
-  if (cq_count_.load() == 0) return false;
-  if (notify_fd_ >= 0 && signaled_.load()) drain_eventfd(notify_fd_);
-  std::lock_guard lock(cq_mutex_);
-  cq_count_.store(0);
-  signaled_.store(false);
-  done.append(cq_);
+  // The flag says a worker signalled since the last clear. Drained, then cleared:
+  // a completion pushed after the clear signals again, one pushed before it is
+  // taken below, so the flag never stays set over a descriptor already drained.
+  if (signaled_.load()) {
+    if (notify_fd_ >= 0) drain_eventfd(notify_fd_);
+    signaled_.store(false);
+  }
+  if (completed_.empty()) return false;
+  completed_.take_all(done);
   return true;
 }
 
@@ -396,7 +385,7 @@ bool ThreadPoolBackend::take_completions(RequestQueue& done) {
 bool ThreadPoolBackend::run_lone_op_here(RequestQueue& done) {
   Request* r = staged_.front();
   if (!r || staged_.size() != 1 || !r->owner_may_run) return false;
-  if (sq_count_.load() > 0 || cq_count_.load() > 0 || busy_count() > 0) return false;
+  if (sq_count_.load() > 0 || !completed_.empty() || busy_count() > 0) return false;
   staged_.pop_front();
   r->res = run_blocking(r->args);
   done.push_back(r);
@@ -419,7 +408,7 @@ void ThreadPoolBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeou
   if (spin_pays() && in_flight() > 0) {
     owner_spinning_.store(true);
     const auto until = std::min(deadline, Clock::now() + spin_);
-    while (cq_count_.load() == 0 && Clock::now() < until) cpu_relax();
+    while (completed_.empty() && Clock::now() < until) cpu_relax();
     owner_spinning_.store(false);
     if (take_completions(done)) return;
   }
@@ -457,14 +446,18 @@ unsigned ThreadPoolBackend::busy_count() const noexcept {
 
 void ThreadPoolBackend::cancel(Request* request) {
   if (poller_->cancel(request)) return;
-  {
-    std::lock_guard lock(sq_mutex_);
-    if (sq_.remove(request)) {
-      sq_count_.fetch_sub(1);
-    } else if (!staged_.remove(request)) {
+  if (!staged_.remove(request)) {
+    // The workers' lock is only tried: when a worker holds it, the request is
+    // marked cancelled, and the worker that takes it completes it so.
+    std::unique_lock lock(sq_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    intake_.take_all(sq_);
+    if (!sq_.remove(request)) {
+      lock.unlock();
       interrupt_cancelled();
       return;
     }
+    sq_count_.fetch_sub(1);
   }
   // The request (and any chain behind it) is ours alone now.
   for (Request* r = request; r;) {

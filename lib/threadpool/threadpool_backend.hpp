@@ -1,7 +1,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -13,6 +12,7 @@
 
 #include "backend.hpp"
 #include "threadpool/peer_poller.hpp"
+#include "threadpool/request_stack.hpp"
 
 namespace ringfile::detail {
 
@@ -87,19 +87,21 @@ class ThreadPoolBackend final : public Backend {
 
   RequestQueue staged_;  // owner only: started, not yet flushed
 
+  // Work goes to the workers through intake_, which the owner pushes onto without
+  // a lock; the workers move it into sq_ under sq_mutex_, which is theirs alone
+  // (the owner only ever tries it, to take back a cancelled request).
+  RequestStack intake_;
   std::mutex sq_mutex_;
   RequestQueue sq_;
-  std::atomic<std::uint32_t> sq_count_{0};
+  std::atomic<std::uint32_t> sq_count_{0};  // in intake_ and sq_
   std::atomic<std::uint32_t> sq_seq_{0};  // futex word workers sleep on
   std::atomic<int> sleeping_{0};
   std::atomic<int> waking_{0};  // notified sleepers not yet running
   std::atomic<bool> spinner_{false};
   std::atomic<bool> stop_{false};
 
-  std::mutex cq_mutex_;
-  RequestQueue cq_;
-  std::atomic<std::uint32_t> cq_count_{0};
-  std::atomic<bool> signaled_{false};  // an eventfd write is owed or done for cq_
+  RequestStack completed_;             // workers push, the owner takes: no lock
+  std::atomic<bool> signaled_{false};  // an eventfd write is owed or done for completed_
   std::atomic<bool> owner_spinning_{false};
 
   std::unique_ptr<Running[]> running_;
@@ -111,8 +113,7 @@ class ThreadPoolBackend final : public Backend {
   // work waits and no worker is free, since the owner may not call poll() again
   // while nothing completes. Started the first time it is needed.
   std::atomic<bool> growth_watched_{false};
-  std::mutex grower_mutex_;
-  std::condition_variable grower_wake_;
+  std::atomic<std::uint32_t> grower_seq_{0};  // futex word the idle grower sleeps on
   std::thread grower_;
   std::unique_ptr<PeerPoller> poller_;
   std::atomic<std::uint64_t> wakeups_{0};

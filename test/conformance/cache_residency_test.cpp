@@ -89,6 +89,22 @@ TEST_P(ColdReads, ACachedFileIsProbedOnlyBySampleOnceWarm) {
   }
 }
 
+// A cold file's reads leave the owner anyway: the owner asks cachestat for one
+// in kColdSampleEvery of them, not before every read.
+TEST_P(ColdReads, AColdFileIsProbedOnlyBySample) {
+  auto file = open_sync(engine(), path_, O_RDONLY);
+  ASSERT_TRUE(file);
+  read_blocks(engine(), *file, 1);  // finds the file cold
+  evict();
+  count_syscalls();
+  constexpr std::size_t kReads = 48;  // fewer than turn it warm again
+  read_blocks(engine(), *file, kReads);
+  EXPECT_EQ(engine().stats().cold_reads, kReads + 1);
+  const auto probes = detail::sys::calls(detail::sys::Call::cachestat);
+  EXPECT_LE(probes, kReads / detail::CacheResidency::kColdSampleEvery + 1);
+  EXPECT_GE(probes, 1u);
+}
+
 TEST_P(ColdReads, AWarmFileThatIsEvictedIsNoticedWithinOneSample) {
   warm();
   auto file = open_sync(engine(), path_, O_RDONLY);
