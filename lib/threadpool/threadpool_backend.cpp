@@ -155,9 +155,11 @@ void ThreadPoolBackend::flush() {
   sq_count_.fetch_add(static_cast<std::uint32_t>(staged_.size()));
   intake_.push(staged_);
   wake_worker();
-  // No worker free to take it: the poller's thread watches whether the pool must
-  // grow, as the owner may not call poll() again while nothing completes.
-  if (sleeping_.load() == 0 && !spinner_.load() && worker_count() < max_workers_ && !growth_watched_.exchange(true)) {
+  // More work waits than idle workers can take: the grower watches whether the
+  // pool must grow, as the owner may not call poll() again while nothing completes
+  // (the idle ones may block on the first ops they take).
+  const std::uint32_t idle = static_cast<std::uint32_t>(sleeping_.load()) + (spinner_.load() ? 1u : 0u);
+  if (sq_count_.load() > idle && worker_count() < max_workers_ && !growth_watched_.exchange(true)) {
     if (!grower_.joinable()) {
       try {
         grower_ = std::thread([this] { grower_loop(); });

@@ -285,8 +285,12 @@ TEST(PoolGrowth, GrowsPastSlowOpsWhileTheOwnerIsAway) {
   std::optional<Result<std::size_t>> read;
   f->read(buf, sizeof buf, 0, [&](Result<std::size_t> r) { read.emplace(r); });
   ASSERT_TRUE(engine->submit());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  // The read ran behind the slow ops before anyone called the engine again.
+  // Two starting workers would reach the read only after four rounds of slow
+  // fsyncs (1.6 s); a pool that grows while nobody calls the engine runs it at once.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(1000);
+  while (detail::sys::calls(detail::sys::Call::read) == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   EXPECT_EQ(detail::sys::calls(detail::sys::Call::read), 1u) << engine->describe();
   ASSERT_TRUE(engine->run());
   detail::sys::clear_faults();
