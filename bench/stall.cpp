@@ -35,6 +35,7 @@ struct StallResult {
   double max_us = 0;
   double p99_turn_us = 0;  // stretches the loop spent outside epoll_wait
   double max_turn_us = 0;
+  double max_turn_cpu_us = 0;  // of a turn, the time the loop actually ran on a CPU
   double max_runq_us = 0;  // longest a late tick's loop sat runnable, waiting for a CPU
   double p99_held_us = 0;  // lateness spent with the loop busy in a turn: the engine's share
   double max_held_us = 0;
@@ -59,7 +60,9 @@ class Fd {
 
 // The nanoseconds the calling thread has sat runnable on a run queue, waiting for
 // a CPU (/proc/thread-self/schedstat, second field), sampled at turn boundaries:
-// lateness the machine's scheduler caused, not the loop's own work.
+// lateness the machine's scheduler caused, not the loop's own work. The first
+// field, the time it ran, leaves out what a hypervisor stole from its vCPU and
+// interrupts (paravirt steal and IRQ time accounting).
 class RunQueueClock {
  public:
   RunQueueClock() : fd_(::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) { sample(now_ns()); }
@@ -75,7 +78,10 @@ class RunQueueClock {
     unsigned long long on_cpu = 0, waited = 0;
     if (std::sscanf(text, "%llu %llu", &on_cpu, &waited) != 2) return;
     samples_[next_++ % samples_.size()] = {at, waited};
+    on_cpu_ = on_cpu;
   }
+  // The time the thread has run, as of the newest sample.
+  std::uint64_t on_cpu() const noexcept { return on_cpu_; }
   // Run-queue wait from the last sample at or before `since` to the newest sample.
   std::uint64_t waited_since(std::uint64_t since) const noexcept {
     if (!known() || next_ == 0) return 0;
@@ -98,6 +104,7 @@ class RunQueueClock {
   Fd fd_;
   std::array<Sample, 256> samples_{};
   std::size_t next_ = 0;
+  std::uint64_t on_cpu_ = 0;
 };
 
 // Voluntary context switches of the calling thread: one inside a turn means the
@@ -115,20 +122,28 @@ class TurnMeter {
   void begin() noexcept {
     start_ = now_ns();
     runq_.sample(start_);
+    cpu_at_start_ = runq_.on_cpu();
     switches_ = voluntary_switches();
   }
   // The loop goes back to epoll_wait.
   void end() noexcept {
     const std::uint64_t now = now_ns();
     turns_.add(now - start_);
-    if (voluntary_switches() != switches_) ++blocked_;
+    previous_slept_ = voluntary_switches() != switches_;
+    if (previous_slept_) ++blocked_;
     runq_.sample(now);
     previous_end_ = now;
     previous_runq_ = runq_.waited_since(start_);
+    previous_cpu_ = runq_.known() ? runq_.on_cpu() - cpu_at_start_ : now - start_;
+    max_turn_cpu_ = std::max(max_turn_cpu_, previous_cpu_);
   }
-  // When the last finished turn ended, and how long the loop sat on a run queue in it.
+  // When the last finished turn ended, how long the loop sat on a run queue in it,
+  // how long it ran on a CPU in it, and whether it slept in it.
   std::uint64_t previous_end() const noexcept { return previous_end_; }
   std::uint64_t previous_runq() const noexcept { return previous_runq_; }
+  std::uint64_t previous_cpu() const noexcept { return previous_cpu_; }
+  bool previous_slept() const noexcept { return previous_slept_; }
+  std::uint64_t max_turn_cpu() const noexcept { return max_turn_cpu_; }
   const RunQueueClock& runq() const noexcept { return runq_; }
   const Histogram& turns() const noexcept { return turns_; }
   std::uint64_t blocked() const noexcept { return blocked_; }
@@ -141,6 +156,10 @@ class TurnMeter {
   std::uint64_t blocked_ = 0;
   std::uint64_t previous_end_ = 0;
   std::uint64_t previous_runq_ = 0;
+  std::uint64_t cpu_at_start_ = 0;
+  std::uint64_t previous_cpu_ = 0;
+  std::uint64_t max_turn_cpu_ = 0;
+  bool previous_slept_ = false;
 };
 
 // The loop's 1 ms heartbeat. Lateness of a tick is how long after its due time
@@ -164,7 +183,9 @@ class Ticker {
 
   // A tick that came due while the loop was busy in the previous turn waited for
   // that turn to end: that wait, less any run-queue wait within the turn, is the
-  // part of its lateness the loop's own work (the engine) caused.
+  // part of its lateness the loop's own work (the engine) caused. In a turn the
+  // loop did not sleep in, its own work is at most the CPU time it ran: the rest
+  // of the turn its vCPU was stolen by the host or serving interrupts.
   void serve(const TurnMeter& meter) noexcept {
     std::uint64_t expirations = 0;
     if (::read(fd_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
@@ -176,6 +197,7 @@ class Ticker {
       if (due < meter.previous_end()) {
         held = meter.previous_end() - due;
         held -= std::min(held, meter.previous_runq());
+        if (!meter.previous_slept()) held = std::min(held, meter.previous_cpu());
       }
       lateness_.add(late);
       held_.add(held);
@@ -295,6 +317,7 @@ class StallLoop {
     const RunQueueClock& runq = meter_.runq();
     out.p99_turn_us = meter_.turns().quantile(0.99) / 1e3;
     out.max_turn_us = static_cast<double>(meter_.turns().max()) / 1e3;
+    out.max_turn_cpu_us = static_cast<double>(meter_.max_turn_cpu()) / 1e3;
     out.blocked_turns = meter_.blocked();
     out.seconds = static_cast<double>(now_ns() - start_) / 1e9;
     out.ticks = ticker_.served();
@@ -454,10 +477,10 @@ void print_json(const StallResult& r) {
       "{\"stall\": true, \"engine\": \"%s\", \"direct\": %s, \"seconds\": %.3f, \"ticks\": %llu, "
       "\"reads\": %llu, \"p99_late_us\": %.1f, \"max_late_us\": %.1f, \"max_runq_us\": %.1f, "
       "\"p99_held_us\": %.1f, \"max_held_us\": %.1f, \"p99_turn_us\": %.1f, \"max_turn_us\": %.1f, "
-      "\"blocked_turns\": %llu}\n",
+      "\"max_turn_cpu_us\": %.1f, \"blocked_turns\": %llu}\n",
       r.engine, r.direct ? "true" : "false", r.seconds, static_cast<unsigned long long>(r.ticks),
       static_cast<unsigned long long>(r.reads), r.p99_us, r.max_us, r.max_runq_us, r.p99_held_us, r.max_held_us,
-      r.p99_turn_us, r.max_turn_us, static_cast<unsigned long long>(r.blocked_turns));
+      r.p99_turn_us, r.max_turn_us, r.max_turn_cpu_us, static_cast<unsigned long long>(r.blocked_turns));
   std::fflush(stdout);
 }
 
@@ -530,10 +553,10 @@ int run_stall(const Workload& base, const StallOptions& options) {
 
   std::printf("Event-loop stall: an epoll loop serves a 1 ms timerfd while %u reads of %zu B stay in flight%s\n",
               base.qd, base.bs, options.realtime ? " (loop thread SCHED_FIFO)" : "");
-  std::printf("%-11s %-14s %6s %8s %9s %9s %9s %9s %9s %9s %9s %8s\n", "", "", "", "", "late us", "", "run-q us",
-              "held us", "", "turn us", "", "blocked");
-  std::printf("%-11s %-14s %6s %8s %9s %9s %9s %9s %9s %9s %9s %8s\n", "engine", "data", "ticks", "reads/s", "p99",
-              "max", "max", "p99", "max", "p99", "max", "turns");
+  std::printf("%-11s %-14s %6s %8s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "", "", "", "", "late us", "", "run-q us",
+              "held us", "", "turn us", "", "on-cpu us", "blocked");
+  std::printf("%-11s %-14s %6s %8s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "engine", "data", "ticks", "reads/s", "p99",
+              "max", "max", "p99", "max", "p99", "max", "max", "turns");
   bool runq_known = true;
   for (const auto& r : results) {
     const char* data = r.reads == 0 && r.error.empty() ? "timer only" : r.direct ? "O_DIRECT" : "buffered cold";
@@ -542,9 +565,9 @@ int run_stall(const Workload& base, const StallOptions& options) {
       continue;
     }
     runq_known = runq_known && r.runq_known;
-    std::printf("%-11s %-14s %6llu %8.0f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %8llu\n", r.engine, data,
+    std::printf("%-11s %-14s %6llu %8.0f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %8llu\n", r.engine, data,
                 static_cast<unsigned long long>(r.ticks), static_cast<double>(r.reads) / r.seconds, r.p99_us, r.max_us,
-                r.max_runq_us, r.p99_held_us, r.max_held_us, r.p99_turn_us, r.max_turn_us,
+                r.max_runq_us, r.p99_held_us, r.max_held_us, r.p99_turn_us, r.max_turn_us, r.max_turn_cpu_us,
                 static_cast<unsigned long long>(r.blocked_turns));
   }
   std::printf(
@@ -555,7 +578,10 @@ int run_stall(const Workload& base, const StallOptions& options) {
       "run-q: of that, the time the loop sat runnable waiting for a CPU (/proc/thread-self/schedstat): the\n"
       "machine's share (other threads, kernel threads, a busy host), which no engine controls.\n"
       "held: of late, the time the tick waited for a turn (the loop's own work in poll() and callbacks,\n"
-      "or in pread) to end, less run-q within that turn: the engine's share of the lateness.\n"
+      "or in pread) to end, less run-q within that turn, and in a turn without a sleep at most the\n"
+      "turn's on-cpu time: the engine's share of the lateness.\n"
+      "on-cpu: the longest a turn ran on a CPU (schedstat; time a hypervisor stole or interrupts took\n"
+      "is not in it, so turn minus on-cpu minus run-q in a turn without a sleep is the host's).\n"
       "The rest of late is wake-up delay: the timer interrupt and the wake-up reaching the loop.\n"
       "turn: a stretch outside epoll_wait (in pread, or in poll() and callbacks); blocked turns: turns in\n"
       "which the loop slept (a voluntary context switch), i.e. the engine blocked the loop.\n"
