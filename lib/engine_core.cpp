@@ -185,20 +185,8 @@ void EngineCore::skip_moved(Request* r, std::size_t moved) {
 bool EngineCore::owner_may_run(const Request& r) const noexcept {
   if (r.link_next || r.link_tail || r.offload || !r.file || r.file->stream_only) return false;
   if (r.deadline != DeadlineClock::time_point{}) return false;  // only the core's timer can end it
-  switch (r.args.op) {
-    case Op::Read:
-    case Op::Write:
-    case Op::Readv:
-    case Op::Writev:
-    case Op::ReadFixed:
-    case Op::WriteFixed:
-      return r.args.offset >= 0;
-    case Op::Fsync:
-    case Op::Fdatasync:
-      return true;
-    default:
-      return false;
-  }
+  if (!has_trait(r.args.op, kOwnerMayRun)) return false;
+  return !has_trait(r.args.op, kPositional) || r.args.offset >= 0;
 }
 
 std::error_code EngineCore::misuse() const {

@@ -19,44 +19,10 @@
 #include <sys/uio.h>
 
 #include "ringfile/detail/inplace_function.hpp"
+#include "op_table.hpp"
 #include "sys.hpp"
 
 namespace ringfile::detail {
-
-enum class Op : std::uint8_t {
-  Nop,
-  Read,
-  Write,
-  Readv,
-  Writev,
-  ReadFixed,
-  WriteFixed,
-  Fsync,
-  Fdatasync,
-  Open,
-  Close,
-  Statx,
-  Fallocate,
-  Ftruncate,
-  Rename,
-  Unlink,
-  Mkdir,
-  Symlink,
-  Link,
-  Call,  // an arbitrary blocking function, always run on a pool worker
-  CopyRange,  // copy_file_range: fd/offset to fd2/offset2
-  Splice,     // fd/offset to fd2/offset2 (-1 offsets for pipes)
-  Sendfile,   // from the file fd at offset to fd2; EAGAIN on a full non-blocking socket
-  Poll,       // fd is ready for `mode` (POLLIN, POLLOUT): a wait on a peer, never on a worker
-  OpenAt2,    // openat2 with resolve flags
-  count_
-};
-
-const char* to_string(Op op) noexcept;
-sys::Call seam_call(Op op) noexcept;
-constexpr std::uint32_t op_bit(Op op) noexcept { return 1u << static_cast<unsigned>(op); }
-// read/write/read_fixed/write_fixed: one buffer, so a short transfer can continue.
-bool is_transfer(Op op) noexcept;
 
 // The blocking work of an Op::Call request; returns a result or -errno.
 using BlockingWork = InplaceFunction<std::int64_t()>;

@@ -21,19 +21,6 @@ unsigned pool_workers() { return std::clamp(2 * std::thread::hardware_concurrenc
 
 }  // namespace
 
-bool is_refusal(Op op, std::int64_t res) noexcept {
-  if (op == Op::Close) return false;  // the kernel released the fd either way
-  if (res == -EOPNOTSUPP) return true;
-  if (res != -EINVAL) return false;
-  switch (op) {
-    case Op::Fallocate: case Op::Statx: case Op::Open: case Op::Rename:
-    case Op::Unlink: case Op::Mkdir: case Op::Symlink: case Op::Link: case Op::OpenAt2:
-      return true;
-    default:
-      return false;
-  }
-}
-
 Router::Router(std::unique_ptr<Backend> primary) : primary_(std::move(primary)) {
   primary_is_pool_ = primary_->kind() == ringfile::Backend::ThreadPool;
   for (unsigned op = 0; op < static_cast<unsigned>(Op::count_); ++op) {

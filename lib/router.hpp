@@ -88,8 +88,5 @@ class Router {
   std::uint64_t fallbacks_ = 0;
 };
 
-// EOPNOTSUPP: the filesystem can't do the op through io_uring. EINVAL too for
-// metadata ops, but not for transfers, where it is usually real (misaligned O_DIRECT).
-bool is_refusal(Op op, std::int64_t res) noexcept;
 
 }  // namespace ringfile::detail

@@ -111,20 +111,10 @@ bool stream_without_waiting(Request& r, PeerWait& wait) {
 bool run_without_peer_wait(Request& r, PeerWait& wait) {
   const OpArgs& a = r.args;
   const bool alone = !r.link_next && !r.link_tail;
-  switch (a.op) {
-    case Op::Open:
-    case Op::OpenAt2:
-      if (!(a.flags & O_NONBLOCK) || r.fifo_placeholder >= 0) return open_without_waiting(r, wait);
-      break;
-    case Op::Read:
-    case Op::Write:
-    case Op::Readv:
-    case Op::Writev:
-      if (a.offset < 0 && alone) return stream_without_waiting(r, wait);
-      break;
-    default:
-      break;
+  if (has_trait(a.op, kOpensFile) && (!(a.flags & O_NONBLOCK) || r.fifo_placeholder >= 0)) {
+    return open_without_waiting(r, wait);
   }
+  if (has_trait(a.op, kStreamWait) && a.offset < 0 && alone) return stream_without_waiting(r, wait);
   r.res = run_blocking(a);
   return true;
 }

@@ -42,34 +42,17 @@ struct ProbeDeleter {
 
 }  // namespace
 
-int uring_opcode(Op op) noexcept {
-  switch (op) {
-    case Op::Nop: return IORING_OP_NOP;
-    case Op::Read: return IORING_OP_READ;
-    case Op::Write: return IORING_OP_WRITE;
-    case Op::Readv: return IORING_OP_READV;
-    case Op::Writev: return IORING_OP_WRITEV;
-    case Op::ReadFixed: return IORING_OP_READ_FIXED;
-    case Op::WriteFixed: return IORING_OP_WRITE_FIXED;
-    case Op::Fsync: case Op::Fdatasync: return IORING_OP_FSYNC;
-    case Op::Open: return IORING_OP_OPENAT;
-    case Op::Close: return IORING_OP_CLOSE;
-    case Op::Statx: return IORING_OP_STATX;
-    case Op::Fallocate: return IORING_OP_FALLOCATE;
-    case Op::Rename: return IORING_OP_RENAMEAT;
-    case Op::Unlink: return IORING_OP_UNLINKAT;
-    case Op::Mkdir: return IORING_OP_MKDIRAT;
-    case Op::Symlink: return IORING_OP_SYMLINKAT;
-    case Op::Link: return IORING_OP_LINKAT;
-    case Op::Splice: return IORING_OP_SPLICE;
-    case Op::Poll: return IORING_OP_POLL_ADD;
-    case Op::OpenAt2: return IORING_OP_OPENAT2;
-    // No opcode: copy_file_range and sendfile run on the helper pool.
-    case Op::CopyRange: case Op::Sendfile:
-    case Op::Ftruncate: case Op::Call: case Op::count_: break;
-  }
-  return -1;
-}
+// The op table writes the kernel's opcode numbers out; they must be liburing's.
+static_assert(uring_op::nop == IORING_OP_NOP && uring_op::readv == IORING_OP_READV &&
+              uring_op::writev == IORING_OP_WRITEV && uring_op::fsync == IORING_OP_FSYNC &&
+              uring_op::read_fixed == IORING_OP_READ_FIXED && uring_op::write_fixed == IORING_OP_WRITE_FIXED &&
+              uring_op::poll_add == IORING_OP_POLL_ADD && uring_op::fallocate == IORING_OP_FALLOCATE &&
+              uring_op::openat == IORING_OP_OPENAT && uring_op::close == IORING_OP_CLOSE &&
+              uring_op::statx == IORING_OP_STATX && uring_op::read == IORING_OP_READ &&
+              uring_op::write == IORING_OP_WRITE && uring_op::openat2 == IORING_OP_OPENAT2 &&
+              uring_op::splice == IORING_OP_SPLICE && uring_op::renameat == IORING_OP_RENAMEAT &&
+              uring_op::unlinkat == IORING_OP_UNLINKAT && uring_op::mkdirat == IORING_OP_MKDIRAT &&
+              uring_op::symlinkat == IORING_OP_SYMLINKAT && uring_op::linkat == IORING_OP_LINKAT);
 
 std::string UringProbe::feature_names() const {
   std::string out;

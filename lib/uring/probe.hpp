@@ -10,10 +10,6 @@ struct io_uring;
 
 namespace ringfile::detail {
 
-// The IORING_OP_* that runs `op`, or -1 when liburing has none for it (Ftruncate,
-// Call): such ops always go to the helper pool.
-int uring_opcode(Op op) noexcept;
-
 // What the running kernel's io_uring offers: its opcodes and IORING_FEAT_* bits.
 // Headers outside lib/uring/ see no liburing types, so tests can query it too.
 struct UringProbe {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "eventfd.hpp"
+#include "uring/ring_prep.hpp"
 #include "sys.hpp"
 
 namespace ringfile::detail {
@@ -36,68 +37,11 @@ std::int64_t seam_result(Op op, int cqe_res) {
   return cqe_res;
 }
 
-constexpr std::size_t kMaxTransfer = 0x7ffff000;  // MAX_RW_COUNT: the kernel never moves more at once
-
-unsigned transfer_len(std::size_t len) noexcept {
-  return static_cast<unsigned>(std::min(len, kMaxTransfer));
-}
-
-// Ops whose fd may be a registered-file slot.
-bool takes_file(Op op) noexcept {
-  switch (op) {
-    case Op::Read: case Op::Write: case Op::Readv: case Op::Writev:
-    case Op::ReadFixed: case Op::WriteFixed: case Op::Fsync: case Op::Fdatasync:
-    case Op::Fallocate:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The SQE names the file by its registered slot, when it has one.
 void use_fixed_file(io_uring_sqe* sqe, int slot) noexcept {
   if (slot < 0) return;
   sqe->fd = slot;
   sqe->flags |= IOSQE_FIXED_FILE;
-}
-
-void prep_transfer(io_uring_sqe* sqe, const OpArgs& a) {
-  const auto offset = static_cast<std::uint64_t>(a.offset);
-  const auto index = static_cast<int>(a.buf_index);
-  switch (a.op) {
-    case Op::Read: io_uring_prep_read(sqe, a.fd, a.buf, transfer_len(a.len), offset); break;
-    case Op::Write: io_uring_prep_write(sqe, a.fd, a.buf, transfer_len(a.len), offset); break;
-    case Op::Readv: io_uring_prep_readv(sqe, a.fd, a.iov, static_cast<unsigned>(a.iovcnt), offset); break;
-    case Op::Writev: io_uring_prep_writev(sqe, a.fd, a.iov, static_cast<unsigned>(a.iovcnt), offset); break;
-    case Op::ReadFixed: io_uring_prep_read_fixed(sqe, a.fd, a.buf, transfer_len(a.len), offset, index); break;
-    case Op::WriteFixed: io_uring_prep_write_fixed(sqe, a.fd, a.buf, transfer_len(a.len), offset, index); break;
-    default: io_uring_prep_nop(sqe); break;
-  }
-}
-
-void prep_args(io_uring_sqe* sqe, const OpArgs& a) {
-  const auto mode = static_cast<mode_t>(a.mode);
-  switch (a.op) {
-    case Op::Fsync: io_uring_prep_fsync(sqe, a.fd, 0); break;
-    case Op::Fdatasync: io_uring_prep_fsync(sqe, a.fd, IORING_FSYNC_DATASYNC); break;
-    case Op::Open: io_uring_prep_openat(sqe, a.fd, a.path, a.flags, mode); break;
-    case Op::Close: io_uring_prep_close(sqe, a.fd); break;
-    case Op::Statx: io_uring_prep_statx(sqe, a.fd, a.path, a.flags, a.mode, a.statx_out); break;
-    case Op::Fallocate: io_uring_prep_fallocate(sqe, a.fd, static_cast<int>(a.mode), a.offset, a.length); break;
-    case Op::Rename:
-      io_uring_prep_renameat(sqe, a.fd, a.path, a.fd, a.path2, static_cast<unsigned>(a.flags));
-      break;
-    case Op::Unlink: io_uring_prep_unlinkat(sqe, a.fd, a.path, a.flags); break;
-    case Op::Mkdir: io_uring_prep_mkdirat(sqe, a.fd, a.path, mode); break;
-    case Op::Symlink: io_uring_prep_symlinkat(sqe, a.path, a.fd, a.path2); break;
-    case Op::Link: io_uring_prep_linkat(sqe, a.fd, a.path, a.fd, a.path2, a.flags); break;
-    case Op::Splice:
-      io_uring_prep_splice(sqe, a.fd, a.offset, a.fd2, a.offset2, transfer_len(a.len), SPLICE_F_MOVE);
-      break;
-    case Op::Poll: io_uring_prep_poll_add(sqe, a.fd, a.mode); break;
-    case Op::OpenAt2: io_uring_prep_openat2(sqe, a.fd, a.path, a.how); break;
-    default: prep_transfer(sqe, a); break;  // and ops without an opcode, which the core never sends
-  }
 }
 
 }  // namespace
@@ -168,13 +112,13 @@ void UringBackend::submit_to_make_room() {
 
 io_uring_sqe* UringBackend::prep(Request& r) {
   io_uring_sqe* sqe = get_sqe();
-  if (r.args.op == Op::Read) {
+  if (r.args.op == Op::Read) {  // the common op, without the table's indirect call
     const OpArgs& a = r.args;
     io_uring_prep_read(sqe, a.fd, a.buf, transfer_len(a.len), static_cast<std::uint64_t>(a.offset));
   } else {
-    prep_args(sqe, r.args);
+    prep_op(sqe, r.args);
   }
-  if (takes_file(r.args.op)) use_fixed_file(sqe, r.fixed_slot);
+  if (has_trait(r.args.op, kFixedFile)) use_fixed_file(sqe, r.fixed_slot);
   io_uring_sqe_set_data(sqe, &r);
   trace_ring_op(r, sys::Phase::start);
   return sqe;
