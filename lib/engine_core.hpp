@@ -137,7 +137,6 @@ class EngineCore {
   void cancel(OpHandle op);
   void cancel_all() { cancel_matching(nullptr); }
   void cancel_file(FileState* file) { cancel_matching(file); }
-  bool shutting_down() const noexcept { return shutting_down_; }
 
   std::size_t pending() const noexcept { return pending_; }
   EngineStats stats() const noexcept;

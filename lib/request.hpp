@@ -368,7 +368,6 @@ class RequestPool {
     r->next = free_;
     free_ = r;
   }
-  std::size_t capacity() const noexcept { return chunks_.size() * kChunk; }
 
  private:
   void grow();

@@ -64,8 +64,9 @@ struct EngineOptions {
   // cachestat(2) says the range is cached and the out fd is O_NONBLOCK.
   bool cached_read_fast_path = true;
   // io_uring only: the fast path is tried only while at most this many ops are
-  // outstanding; at depth one batched io_uring_enter costs less per op than a
-  // syscall each. The thread pool always tries it: a hand-off never costs less.
+  // outstanding; deeper than that, one batched io_uring_enter for many reads costs
+  // less per op than a preadv2 each. The thread pool always tries it: a hand-off
+  // never costs less.
   unsigned fast_path_max_in_flight = 4;
   // Buffered reads of data not in the page cache never run on the owner thread:
   // starting one there starts readahead, whose I/O submission can sleep for

@@ -69,7 +69,6 @@ class UringBackend final : public Backend {
   void add_stats(EngineStats& stats) const noexcept override;
 
   UringRung rung() const noexcept { return rung_; }
-  unsigned setup_flags() const noexcept { return setup_flags_; }
   const UringProbe& probe() const noexcept { return probe_; }
   unsigned sq_entries() const noexcept;
   unsigned cq_entries() const noexcept;
