@@ -48,7 +48,9 @@ TEST_P(EventLoop, OpsStartedFromHandlersRunWithoutSubmit) {
 
   for (int round = 0; round < 10000 && reads_done < 32; ++round) {
     epoll_event events[2];
-    const int n = ::epoll_wait(ep, events, 2, 10000);
+    int n;
+    do n = ::epoll_wait(ep, events, 2, 10000);  // a signal (a pool's cancel, SIGCHLD) may end it early
+    while (n < 0 && errno == EINTR);
     ASSERT_GT(n, 0) << "slept 10 s: event_fd() did not become readable for work waiting to be submitted";
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == socket_like[0]) {

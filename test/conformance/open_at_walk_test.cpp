@@ -64,8 +64,14 @@ int raw_openat2(int dirfd, const std::string& path, int flags, std::uint64_t res
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & O_CREAT) ? kMode : 0;  // as open_at hands it over
   how.resolve = resolve;
-  const long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
-  return fd < 0 ? -errno : static_cast<int>(fd);
+  // A rename anywhere on the machine (the kernel's rename seqlock is global) makes
+  // openat2 refuse a `..` under BENEATH or IN_ROOT with EAGAIN, to be retried:
+  // the answer to compare with is the one without the race.
+  for (int attempt = 0;; ++attempt) {
+    const long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    if (errno != EAGAIN || (resolve & RESOLVE_CACHED) || attempt == 100) return -errno;
+  }
 }
 
 // One thread with the filter installed, running what it is given.
