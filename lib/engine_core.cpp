@@ -16,10 +16,8 @@ namespace {
 constexpr std::uint8_t kMaxRetries = 32;
 
 bool is_buffered_read(const Request& r) noexcept {
-  const Op op = r.args.op;
-  const bool read = op == Op::Read || op == Op::Readv || op == Op::ReadFixed;
   // A stream has no page cache to ask about; its reads go to the engine.
-  return read && r.file && reads_through_page_cache(*r.file);
+  return has_trait(r.args.op, kReads) && r.file && reads_through_page_cache(*r.file);
 }
 
 std::size_t read_length(const OpArgs& a) noexcept {
@@ -204,8 +202,8 @@ bool EngineCore::resubmit_if_needed(Request* r) {
   // close() releases the descriptor even when it fails: a retry could close a
   // number another open has been given meanwhile.
   // A full non-blocking socket's EAGAIN is send_to's to wait out (POLLOUT), not to spin on.
-  const bool retry_eagain = r->res == -EAGAIN && r->args.op != Op::Splice && r->args.op != Op::Sendfile;
-  if ((r->res == -EINTR || retry_eagain) && r->retries < kMaxRetries && r->args.op != Op::Close) {
+  const bool retry_eagain = r->res == -EAGAIN && !has_trait(r->args.op, kEagainIsFinal);
+  if ((r->res == -EINTR || retry_eagain) && r->retries < kMaxRetries && !has_trait(r->args.op, kReleasesFd)) {
     ++r->retries;
     ++stats_.retries;
     enqueue(r);

@@ -42,46 +42,48 @@ enum OpTrait : unsigned {
   kPositional = 1u << 2,  // moves data at an offset, or at the fd's position when it is -1
   kFixedFile = 1u << 3,   // its fd may be a registered-file slot on the ring
   kEinvalRefusal = 1u << 4,  // EINVAL from the ring means "not here": the pool retries it
-  kNeverRefused = 1u << 5,   // its error stands: the kernel has released what it named
-  kOpensFile = 1u << 6,      // open or openat2: may meet a FIFO waiting for a partner
+  kReleasesFd = 1u << 5,     // the fd is gone once it ran, failed or not: never retried or rerun
+  kOpensFile = 1u << 6,      // open or openat2: gives a new fd, and may meet a FIFO waiting for a partner
   kStreamWait = 1u << 7,     // at offset -1 on a pipe or socket, the pool waits for the peer, not a worker
+  kReads = 1u << 8,          // moves data from the fd into memory
+  kEagainIsFinal = 1u << 9,  // EAGAIN is a full peer for the compound op to wait out, not to retry
 };
 
 // One row per op: X(name, text, seam call, io_uring opcode, traits). Adding an op
 // is a row here, its prep in lib/uring/ring_prep.cpp (if it has an opcode) and
 // its run in lib/threadpool/run_blocking.cpp: both dispatch tables are built from
 // this list and do not compile while an op lacks its entry.
-#define RINGFILE_OP_TABLE(X)                                                                            \
-  X(Nop, "nop", count_, nop, 0)                                                                          \
-  X(Read, "read", read, read, kTransfer | kOwnerMayRun | kPositional | kFixedFile | kStreamWait)                     \
-  X(Write, "write", write, write, kTransfer | kOwnerMayRun | kPositional | kFixedFile | kStreamWait)                 \
-  X(Readv, "readv", read, readv, kOwnerMayRun | kPositional | kFixedFile | kStreamWait)                              \
-  X(Writev, "writev", write, writev, kOwnerMayRun | kPositional | kFixedFile | kStreamWait)                          \
-  X(ReadFixed, "read_fixed", read, read_fixed, kTransfer | kOwnerMayRun | kPositional | kFixedFile)    \
-  X(WriteFixed, "write_fixed", write, write_fixed, kTransfer | kOwnerMayRun | kPositional | kFixedFile) \
-  X(Fsync, "fsync", fsync, fsync, kOwnerMayRun | kFixedFile)                                           \
-  X(Fdatasync, "fdatasync", fsync, fsync, kOwnerMayRun | kFixedFile)                                   \
-  X(Open, "open", open, openat, kEinvalRefusal | kOpensFile)                                           \
-  X(Close, "close", close, close, kNeverRefused)                                                       \
-  X(Statx, "statx", statx, statx, kEinvalRefusal)                                                      \
-  X(Fallocate, "fallocate", fallocate, fallocate, kFixedFile | kEinvalRefusal)                         \
-  X(Ftruncate, "ftruncate", ftruncate, none, 0)                                                        \
-  X(Rename, "rename", rename, renameat, kEinvalRefusal)                                                \
-  X(Unlink, "unlink", unlink, unlinkat, kEinvalRefusal)                                                \
-  X(Mkdir, "mkdir", mkdir, mkdirat, kEinvalRefusal)                                                    \
-  X(Symlink, "symlink", symlink, symlinkat, kEinvalRefusal)                                            \
-  X(Link, "link", link, linkat, kEinvalRefusal)                                                        \
-  /* an arbitrary blocking function, always run on a pool worker */                                    \
-  X(Call, "call", count_, none, 0)                                                                     \
-  /* copy_file_range: fd/offset to fd2/offset2 */                                                      \
-  X(CopyRange, "copy_range", copy_range, none, 0)                                                      \
-  /* fd/offset to fd2/offset2 (-1 offsets for pipes) */                                                \
-  X(Splice, "splice", splice, splice, 0)                                                               \
-  /* from the file fd at offset to fd2; EAGAIN on a full non-blocking socket */                        \
-  X(Sendfile, "sendfile", sendfile, none, 0)                                                           \
-  /* fd is ready for `mode` (POLLIN, POLLOUT): a wait on a peer, never on a worker */                  \
-  X(Poll, "poll", poll, poll_add, 0)                                                                   \
-  /* openat2 with resolve flags */                                                                     \
+#define RINGFILE_OP_TABLE(X)                                                                                 \
+  X(Nop, "nop", count_, nop, 0)                                                                              \
+  X(Read, "read", read, read, kTransfer | kOwnerMayRun | kPositional | kFixedFile | kStreamWait | kReads)    \
+  X(Write, "write", write, write, kTransfer | kOwnerMayRun | kPositional | kFixedFile | kStreamWait)         \
+  X(Readv, "readv", read, readv, kOwnerMayRun | kPositional | kFixedFile | kStreamWait | kReads)             \
+  X(Writev, "writev", write, writev, kOwnerMayRun | kPositional | kFixedFile | kStreamWait)                  \
+  X(ReadFixed, "read_fixed", read, read_fixed, kTransfer | kOwnerMayRun | kPositional | kFixedFile | kReads) \
+  X(WriteFixed, "write_fixed", write, write_fixed, kTransfer | kOwnerMayRun | kPositional | kFixedFile)      \
+  X(Fsync, "fsync", fsync, fsync, kOwnerMayRun | kFixedFile)                                                 \
+  X(Fdatasync, "fdatasync", fsync, fsync, kOwnerMayRun | kFixedFile)                                         \
+  X(Open, "open", open, openat, kEinvalRefusal | kOpensFile)                                                 \
+  X(Close, "close", close, close, kReleasesFd)                                                               \
+  X(Statx, "statx", statx, statx, kEinvalRefusal)                                                            \
+  X(Fallocate, "fallocate", fallocate, fallocate, kFixedFile | kEinvalRefusal)                               \
+  X(Ftruncate, "ftruncate", ftruncate, none, 0)                                                              \
+  X(Rename, "rename", rename, renameat, kEinvalRefusal)                                                      \
+  X(Unlink, "unlink", unlink, unlinkat, kEinvalRefusal)                                                      \
+  X(Mkdir, "mkdir", mkdir, mkdirat, kEinvalRefusal)                                                          \
+  X(Symlink, "symlink", symlink, symlinkat, kEinvalRefusal)                                                  \
+  X(Link, "link", link, linkat, kEinvalRefusal)                                                              \
+  /* an arbitrary blocking function, always run on a pool worker */                                          \
+  X(Call, "call", count_, none, 0)                                                                           \
+  /* copy_file_range: fd/offset to fd2/offset2 */                                                            \
+  X(CopyRange, "copy_range", copy_range, none, 0)                                                            \
+  /* fd/offset to fd2/offset2 (-1 offsets for pipes) */                                                      \
+  X(Splice, "splice", splice, splice, kEagainIsFinal)                                                        \
+  /* from the file fd at offset to fd2; EAGAIN on a full non-blocking socket */                              \
+  X(Sendfile, "sendfile", sendfile, none, kEagainIsFinal)                                                    \
+  /* fd is ready for `mode` (POLLIN, POLLOUT): a wait on a peer, never on a worker */                        \
+  X(Poll, "poll", poll, poll_add, 0)                                                                         \
+  /* openat2 with resolve flags */                                                                           \
   X(OpenAt2, "openat2", openat2, openat2, kEinvalRefusal | kOpensFile)
 
 enum class Op : std::uint8_t {
@@ -121,7 +123,7 @@ static_assert(kOpCount <= 32, "op_bit sets are 32 bits wide");
 // so the pool runs it: EOPNOTSUPP, and EINVAL for the metadata ops, but not for
 // transfers, where it is usually real (misaligned O_DIRECT).
 constexpr bool is_refusal(Op op, std::int64_t res) noexcept {
-  if (has_trait(op, kNeverRefused)) return false;
+  if (has_trait(op, kReleasesFd)) return false;
   if (res == -EOPNOTSUPP) return true;
   return res == -EINVAL && has_trait(op, kEinvalRefusal);
 }

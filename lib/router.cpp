@@ -133,8 +133,7 @@ bool Router::rerouted(Request* r) {
 // writer leaves behind stays in the FIFO), returned once a writer is there.
 bool Router::open_waits_for_partner(Request& r) {
   const OpArgs& a = r.args;
-  const bool opens = a.op == Op::Open || a.op == Op::OpenAt2;
-  if (primary_is_pool_ || !opens || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
+  if (primary_is_pool_ || !has_trait(a.op, kOpensFile) || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
     return false;
   }
   if (r.res == -ENXIO) return (a.flags & O_ACCMODE) != O_RDONLY;

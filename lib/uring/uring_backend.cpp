@@ -247,8 +247,7 @@ void UringBackend::finish(Request* request, int cqe_res, RequestQueue& done) {
   --ring_requests_;
   const std::int64_t res = seam_result(request->args.op, cqe_res);
   // The seam failed an open the kernel did: close what the caller will never see.
-  const bool opens = request->args.op == Op::Open || request->args.op == Op::OpenAt2;
-  if (opens && cqe_res >= 0 && res < 0) ::close(cqe_res);
+  if (has_trait(request->args.op, kOpensFile) && cqe_res >= 0 && res < 0) ::close(cqe_res);
   request->res = res;
   trace_ring_op(*request, sys::Phase::end, res);
   done.push_back(request);

@@ -101,5 +101,16 @@ TEST(OpTable, TransfersAreTheOneBufferOps) {
   }
 }
 
+// Rules the core spelled out op by op before they were traits.
+TEST(OpTable, ReadsOpensAndEagainRules) {
+  for (const Golden& g : kGolden) {
+    const Op op = g.op;
+    EXPECT_EQ(has_trait(op, kReads), op == Op::Read || op == Op::Readv || op == Op::ReadFixed) << g.name;
+    EXPECT_EQ(has_trait(op, kOpensFile), op == Op::Open || op == Op::OpenAt2) << g.name;
+    EXPECT_EQ(has_trait(op, kEagainIsFinal), op == Op::Splice || op == Op::Sendfile) << g.name;
+    EXPECT_EQ(has_trait(op, kReleasesFd), op == Op::Close) << g.name;
+  }
+}
+
 }  // namespace
 }  // namespace ringfile::detail
