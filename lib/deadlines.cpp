@@ -4,7 +4,11 @@
 // chain members, ops still queued) this timer cancels the op when its deadline
 // passes, through the executor's usual cancel (the pool interrupts a blocked
 // worker), and the core reports ETIMEDOUT. The op still completes exactly once,
-// after the executor has let go of its buffer.
+// after the executor has let go of its buffer. A ring op the kernel's link
+// timeout has not ended kLinkTimeoutGrace after its deadline is cancelled by the
+// timer too: Linux 6.18 leaves an fdatasync blocked in an io-wq worker on a FUSE
+// file running past its link timeout, with neither completion posted, while an
+// explicit cancel interrupts it.
 
 #include "engine_core.hpp"
 
@@ -24,7 +28,13 @@ void EngineCore::sync_deadline_timer() noexcept {
   event_set_.wake_at(deadlines_.empty() ? DeadlineClock::time_point{} : deadlines_.begin()->first);
 }
 
-void EngineCore::disarm_deadline(Request* r) noexcept { deadlines_.erase({r->deadline, r}); }
+namespace {
+constexpr std::chrono::milliseconds kLinkTimeoutGrace{50};
+}
+
+void EngineCore::disarm_deadline(Request* r) noexcept {
+  deadlines_.erase({r->link_timeout_overdue ? r->deadline + kLinkTimeoutGrace : r->deadline, r});
+}
 
 bool EngineCore::past_deadline(const Request& r) noexcept {
   return r.deadline != DeadlineClock::time_point{} && DeadlineClock::now() >= r.deadline;
@@ -55,7 +65,11 @@ void EngineCore::expire_deadlines() {
         finish_now(r, -ETIMEDOUT);
         break;
       case Where::Backend:
-        if (ring_times_out(*r)) break;  // its link timeout fires in the kernel
+        if (ring_times_out(*r) && !r->link_timeout_overdue) {  // its link timeout fires in the kernel
+          r->link_timeout_overdue = true;
+          deadlines_.emplace(r->deadline + kLinkTimeoutGrace, r);
+          break;
+        }
         r->timed_out = true;
         ++stats_.timer_expiries;
         if (!r->cancelled.exchange(true)) router_.cancel(r);

@@ -261,13 +261,13 @@ OpHandle File::write_durable(const void* buffer, std::size_t length, std::int64_
     return core.fail(r, err);
   }
   r->exact = true;
-  FileState* file = state_;
-  core.hold(file);
-  file->group_commit.write_started();
-  r->completion.set([file, cb = std::move(callback)](std::int64_t res) mutable {
-    file->group_commit.write_done(*file, res, std::move(cb));
+  core.hold(state_);
+  state_->group_commit.write_started();
+  // The request outlives its completion: its deadline (OpTimeout) bounds the sync too.
+  r->completion.set([r, cb = std::move(callback)](std::int64_t res) mutable {
+    r->file->group_commit.write_done(*r->file, res, std::move(cb), r->deadline);
   });
-  return core.submit_file_op(file, r);
+  return core.submit_file_op(state_, r);
 }
 
 OpHandle File::fsync(DoneCallback callback) {

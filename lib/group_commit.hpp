@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -16,27 +17,36 @@ struct FileState;
 // covers them all; a failing sync fails every write it covered. A sync waits for
 // the durable writes still being written, so writes submitted together share one
 // (up to kMaxGroup waiting writes, so a steady stream cannot postpone it forever).
+// A write made under an OpTimeout has that long for write and sync together: a
+// sync runs under the earliest deadline of the writes it covers. When that passes, the writes past their deadline get ETIMEDOUT and the
+// others wait for the next sync, so a hurried writer never fails a patient one.
 class GroupCommit {
  public:
   static constexpr std::size_t kMaxGroup = 64;
 
   // A durable write of `file` was submitted.
   void write_started() noexcept { ++writing_; }
-  // It finished with `res` (bytes or -errno). Each durable write holds its file
-  // open (EngineCore::hold) until its callback has run.
-  void write_done(FileState& file, std::int64_t res, IoCallback callback);
+  using Clock = std::chrono::steady_clock;
+  // It finished with `res` (bytes or -errno); `deadline` is its OpTimeout's, or the
+  // epoch for none. Each durable write holds its file open (EngineCore::hold)
+  // until its callback has run.
+  void write_done(FileState& file, std::int64_t res, IoCallback callback, Clock::time_point deadline);
 
  private:
   struct Waiter {
     IoCallback callback;
     std::size_t bytes;
+    Clock::time_point deadline;  // the epoch for none
   };
   void maybe_start_sync(FileState& file);
   void start_sync(FileState& file);
   void sync_done(FileState& file, std::int64_t res);
+  // After a sync that ran out of time: the covered writes with time left wait again.
+  void wait_again_within_deadline(std::vector<Waiter>& covered);
 
   std::vector<Waiter> waiting_;  // completed writes no started sync covers yet
   std::vector<Waiter> covered_;  // the writes the sync in flight covers
+  Clock::time_point sync_deadline_;  // of the sync in flight; the epoch for none
   std::size_t writing_ = 0;  // durable writes submitted and not yet completed
   bool syncing_ = false;
 };

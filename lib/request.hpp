@@ -259,6 +259,7 @@ struct RequestState {
   // with ETIMEDOUT: IORING_OP_LINK_TIMEOUT on the ring, the core's timer elsewhere.
   std::chrono::steady_clock::time_point deadline{};
   bool timed_out = false;            // the core's timer cancelled it
+  bool link_timeout_overdue = false; // past its deadline on the ring, not ended: the timer's backstop waits
   __kernel_timespec link_timeout{};  // the ring's relative timeout, read when it is submitted
 
   // Linked ops (write then fsync): the head points at the op that runs only if the

@@ -115,6 +115,9 @@ class RINGFILE_API File {
   // the write completed has finished. Durable writes on one file that complete
   // while a sync runs share the next sync, so N concurrent writes cost far fewer
   // than N syncs. A failed sync fails every write it covered with its errno.
+  // Under an OpTimeout write and sync together have that long: ETIMEDOUT after
+  // the write means written but not known durable. The handle
+  // cancels the write; cancel_all() also ends the wait for the sync (ECANCELED).
   OpHandle write_durable(const void* buffer, std::size_t length, std::int64_t offset, IoCallback callback);
   OpHandle stat(StatCallback callback);
   OpHandle fallocate(int mode, std::int64_t offset, std::int64_t length, DoneCallback callback);

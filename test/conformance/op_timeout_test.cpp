@@ -111,6 +111,28 @@ TEST_P(OpTimeoutTest, TheRingEnforcesADeadlineWithALinkTimeoutAndThePoolWithTheT
   EXPECT_EQ(after.timers_armed, 0u);
 }
 
+// An op that blocks in the kernel, not on a peer: on io_uring an fdatasync waits
+// in an io-wq worker, where some kernels let it outlive its link timeout.
+TEST_P(OpTimeoutTest, AnFdatasyncStalledOnASlowDiskTimesOut) {
+  SlowFlushFs fs;
+  if (!fs.reason().empty()) GTEST_SKIP() << fs.reason();
+  auto f = open_sync(engine(), fs.file("synced"), O_RDWR | O_CREAT | O_TRUNC);
+  ASSERT_TRUE(f) << f.error().message();
+  ASSERT_TRUE(write_sync(engine(), *f, "x", 1, 0));
+  fs.set_sync_delay(1min);
+  std::optional<Result<void>> synced;
+  {
+    OpTimeout limit(engine(), 100ms);
+    f->fdatasync([&](Result<void> r) { synced = r; });
+  }
+  auto r = await(engine(), synced);  // gives up after 10 s, well before the sync would end
+  ASSERT_FALSE(r) << "a sync stalled for a minute reported success";
+  EXPECT_EQ(r.error(), std::errc::timed_out);
+  EXPECT_EQ(engine().stats().timers_armed, 0u);
+  fs.set_sync_delay(0ms);
+  EXPECT_TRUE(close_sync(engine(), *f));
+}
+
 TEST_P(OpTimeoutTest, AReadThatCompletesBeforeItsDeadlineIsUnaffected) {
   File fifo = open_fifo_rw();
   const int writer = ::open(fifo_.c_str(), O_WRONLY | O_CLOEXEC);

@@ -200,5 +200,88 @@ TEST_P(WriteDurableTest, AwaitableForm) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, WriteDurableTest, ::testing::ValuesIn(engines_under_test()), backend_name);
 
+// On a filesystem whose syncs take as long as the test says: the sync step keeps
+// the promises the write was made under.
+class WriteDurableOnASlowDiskTest : public SeamTest {
+ protected:
+  void SetUp() override {
+    SeamTest::SetUp();
+    if (IsSkipped()) return;
+    if (!fs_.reason().empty()) GTEST_SKIP() << fs_.reason();
+    auto f = open_sync(engine(), fs_.file("durable"), O_RDWR | O_CREAT | O_TRUNC);
+    ASSERT_TRUE(f) << f.error().message();
+    file_ = std::move(*f);
+  }
+  void TearDown() override {
+    SeamTest::TearDown();
+    if (!file_.is_open()) return;
+    fs_.set_sync_delay(std::chrono::milliseconds(0));
+    EXPECT_TRUE(close_sync(engine(), file_));
+  }
+  void write_durable(std::int64_t offset, std::optional<Result<std::size_t>>& out) {
+    file_.write_durable(block_.data(), kBlock, offset, [&out](Result<std::size_t> r) { out = r; });
+  }
+
+  SlowFlushFs fs_;
+  File file_;
+  std::string block_ = random_bytes(kBlock, 11);
+};
+
+// await() gives up after 10 s; a sync that kept the write's callback for its whole
+// minute would abort the test.
+TEST_P(WriteDurableOnASlowDiskTest, TheSyncHasTheWritersDeadline) {
+  fs_.set_sync_delay(std::chrono::minutes(1));
+  std::optional<Result<std::size_t>> r;
+  {
+    OpTimeout limit(engine(), std::chrono::milliseconds(200));
+    write_durable(0, r);
+  }
+  auto result = await(engine(), r);
+  ASSERT_FALSE(result) << "a sync stalled for a minute reported success";
+  EXPECT_EQ(result.error(), std::errc::timed_out);
+}
+
+TEST_P(WriteDurableOnASlowDiskTest, AHurriedWriterDoesNotFailAPatientOne) {
+  fs_.set_sync_delay(std::chrono::minutes(1));
+  std::optional<Result<std::size_t>> hurried, patient;
+  {
+    OpTimeout limit(engine(), std::chrono::milliseconds(200));
+    write_durable(0, hurried);
+  }
+  write_durable(kBlock, patient);
+  auto h = await(engine(), hurried);
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error(), std::errc::timed_out);
+  EXPECT_FALSE(patient) << "the write with no deadline ended with the other's sync";
+  fs_.set_sync_delay(std::chrono::milliseconds(0));
+  auto p = await(engine(), patient);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(*p, kBlock);
+}
+
+TEST_P(WriteDurableOnASlowDiskTest, CancelAllEndsTheWaitForTheSync) {
+  fs_.set_sync_delay(std::chrono::minutes(1));
+  const int fd = file_.native_handle();
+  detail::sys::start_trace();
+  std::optional<Result<std::size_t>> r;
+  write_durable(0, r);
+  auto sync_started = [fd] {
+    const auto log = detail::sys::trace_log();
+    return std::any_of(log.begin(), log.end(), [fd](const TraceEvent& e) {
+      return e.call == Call::fsync && e.phase == Phase::start && e.fd == fd;
+    });
+  };
+  for (int i = 0; i < 1000 && !sync_started(); ++i) ASSERT_TRUE(engine().wait(std::chrono::milliseconds(10)));
+  ASSERT_TRUE(sync_started()) << "no sync started within 10 s";
+  EXPECT_FALSE(r);
+  file_.cancel_all();
+  auto result = await(engine(), r);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), std::errc::operation_canceled);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, WriteDurableOnASlowDiskTest, ::testing::ValuesIn(engines_under_test()),
+                         backend_name);
+
 }  // namespace
 }  // namespace ringfile::test

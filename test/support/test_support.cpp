@@ -7,9 +7,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <stdlib.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ringfile_config.h"
@@ -65,6 +69,55 @@ SmallTmpfs::SmallTmpfs(std::string path, const std::string& size) : path_(std::m
 SmallTmpfs::~SmallTmpfs() {
   // MNT_DETACH: a descriptor a failed test left open must not keep it mounted.
   if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+}
+
+SlowFlushFs::SlowFlushFs() {
+#ifndef RINGFILE_SLOW_FLUSH_FS
+  reason_ = "built without libfuse3: no slow-flush filesystem";
+#else
+  char dir[] = "/tmp/ringfile-slowfs-XXXXXX";
+  if (!::mkdtemp(dir)) {
+    reason_ = std::string("mkdtemp: ") + std::strerror(errno);
+    return;
+  }
+  path_ = dir;
+  char program[] = RINGFILE_SLOW_FLUSH_FS;
+  char* argv[] = {program, dir, nullptr};
+  if (int err = ::posix_spawn(&pid_, program, nullptr, nullptr, argv, environ)) {
+    reason_ = std::string("cannot start ") + program + ": " + std::strerror(err);
+    pid_ = -1;
+    return;
+  }
+  constexpr long kFuseSuperMagic = 0x65735546;
+  for (int i = 0; i < 1000; ++i) {  // up to 10 s
+    struct statfs fs {};
+    if (::statfs(dir, &fs) == 0 && fs.f_type == kFuseSuperMagic) return;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      reason_ = "ringfile-slow-flush-fs could not mount (needs root and /dev/fuse), exit status " +
+                std::to_string(WEXITSTATUS(status));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  reason_ = "ringfile-slow-flush-fs did not mount within 10 s";
+#endif
+}
+
+SlowFlushFs::~SlowFlushFs() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  if (!path_.empty()) {
+    ::umount2(path_.c_str(), MNT_DETACH);  // only if the daemon could not unmount
+    ::rmdir(path_.c_str());
+  }
+}
+
+void SlowFlushFs::set_sync_delay(std::chrono::milliseconds delay) {
+  write_plain(file(".fsync_delay_ms"), std::to_string(delay.count()) + "\n");
 }
 
 std::vector<Backend> engines_under_test() {

@@ -48,6 +48,27 @@ class SmallTmpfs {
   bool mounted_ = false;
 };
 
+// ringfile-slow-flush-fs (slow_flush_fs.cpp) mounted on a new directory for the
+// object's lifetime: a filesystem whose fsync/fdatasync take set_sync_delay()
+// (0 at first) and answer EINTR when interrupted. Needs root, /dev/fuse and a
+// build with libfuse3; otherwise reason() says what is missing and tests skip.
+class SlowFlushFs {
+ public:
+  SlowFlushFs();
+  ~SlowFlushFs();
+  SlowFlushFs(const SlowFlushFs&) = delete;
+  SlowFlushFs& operator=(const SlowFlushFs&) = delete;
+  const std::string& reason() const { return reason_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // Syncs already waiting are re-timed from when they started.
+  void set_sync_delay(std::chrono::milliseconds delay);
+
+ private:
+  std::string path_;
+  std::string reason_;
+  int pid_ = -1;
+};
+
 // Backends to run conformance tests on: the thread pool always, io_uring when it
 // was built; whether io_uring actually runs here is checked per test (skip_reason).
 std::vector<Backend> engines_under_test();
