@@ -231,7 +231,8 @@ struct AtomicWrite {
                           AtomicWrite* s = self.get();
                           s->error = error;
                           s->file.close([self = std::move(self)](Result<void>) mutable {
-                            done(std::move(self), self->error);
+                            const std::error_code error = self->error;  // before self is moved
+                            done(std::move(self), error);
                           });
                         });
                       });
@@ -252,7 +253,8 @@ struct AtomicWrite {
     AtomicWrite* s = self.get();
     EngineCore::InContext in_context(*s->core, s->context);
     detail::unlink_path(*s->core, s->temp, 0, [self = std::move(self)](Result<void>) mutable {
-      done(std::move(self), self->error);
+      const std::error_code error = self->error;  // before self is moved
+      done(std::move(self), error);
     });
   }
 
