@@ -251,6 +251,10 @@ int main(int argc, char** argv) {
   char name[] = "-ofsname=ringfile-slow-flush";
   char* args_v[] = {program, name};
   fuse_args args = FUSE_ARGS_INIT(2, args_v);
+  struct ArgsOwner {
+    fuse_args* args;
+    ~ArgsOwner() { fuse_opt_free_args(args); }
+  } args_owner{&args};
   fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, nullptr);
   if (!se) return 1;
   if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, argv[1]) != 0) {
