@@ -248,6 +248,14 @@ struct RequestState {
   bool owner_may_run = false;
   std::uint8_t retries = 0;
   std::uint8_t peer_waits = 0;  // the pool's waits for a FIFO's partner so far (its backoff)
+  // A wait handed to the pool's PeerPoller: its descriptor (the poller's duplicate),
+  // events, whether the op runs again after it, and its retry time.
+  struct PeerWatch {
+    int fd = -1;
+    std::uint32_t events = 0;
+    bool resume = false;
+    std::chrono::milliseconds retry{0};
+  } peer;
   int fixed_slot = -1;        // registered-file slot for args.fd, or -1
   // A FIFO opened for reading, held while the open waits for a writer as open(2)
   // does (in the pool's poller, never on a worker); the executor closes it unless

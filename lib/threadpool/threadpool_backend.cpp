@@ -332,9 +332,8 @@ void ThreadPoolBackend::run_on_worker(Request* r, unsigned index) {
   running_[index].request.store(nullptr);
   if (spin_.count() > 0) note_op_time(Clock::now() - started);
   if (done) return complete(r);
+  // A cancel that came while it ran found it nowhere: the poller sees the mark.
   poller_->watch(r, wait.fd, wait.events, PeerPoller::Then::Resume, wait.retry);
-  // A cancel that came while it ran found it nowhere the poller or the queue holds.
-  if (r->cancelled.load()) poller_->cancel(r);
 }
 
 // A moving average over the last few ops; racy updates from several workers only
@@ -447,7 +446,7 @@ unsigned ThreadPoolBackend::busy_count() const noexcept {
 }
 
 void ThreadPoolBackend::cancel(Request* request) {
-  if (poller_->cancel(request)) return;
+  poller_->cancel_marked();  // in case it waits on a peer there
   if (!staged_.remove(request)) {
     // The workers' lock is only tried: when a worker holds it, the request is
     // marked cancelled, and the worker that takes it completes it so.

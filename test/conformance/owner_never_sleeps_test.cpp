@@ -1,7 +1,8 @@
 // The owner thread never sleeps inside the engine, on both engines: with workers
-// busy on cold buffered reads and O_DIRECT reads, no poll() and no op call (nor
-// the callbacks inside poll() that start the next ops) makes a voluntary context
-// switch. Counted with getrusage(RUSAGE_THREAD) around every call.
+// busy on cold buffered reads and O_DIRECT reads, or reads waiting on pipes being
+// cancelled, no poll() and no op call (nor the callbacks inside poll() that start
+// the next ops) makes a voluntary context switch. Counted with
+// getrusage(RUSAGE_THREAD) around every call.
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "op_helpers.hpp"
@@ -163,6 +165,92 @@ TEST_P(OwnerNeverSleeps, WhileWorkersReadColdAndDirectData) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, OwnerNeverSleeps, ::testing::ValuesIn(engines_under_test()), backend_name);
+
+class OwnerNeverSleepsOnPeers : public EngineTest {
+ protected:
+  void SetUp() override {
+#if defined(RINGFILE_UNDER_TSAN)
+    GTEST_SKIP() << "ThreadSanitizer's runtime locks count as the owner's sleeps";
+#endif
+    EngineTest::SetUp();
+  }
+};
+
+// Reads wait on pipes that a feeder thread fills now and then, so the pool's peer
+// poller keeps handling readiness while the owner cancels waiting reads and starts
+// new ones: neither the cancels nor the hand-over of the new waits sleeps.
+TEST_P(OwnerNeverSleepsOnPeers, WhileReadsWaitOnPipesAndAreCancelled) {
+  constexpr int kPipes = 16;
+  struct Waiter {
+    int write_fd = -1;
+    File file;
+    OpHandle op;
+    char buf[64];
+    bool done = true;
+  };
+  std::vector<Waiter> waiters(kPipes);
+  for (Waiter& w : waiters) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    ASSERT_EQ(::fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+    w.write_fd = fds[1];
+    auto f = File::adopt(engine(), fds[0]);
+    ASSERT_TRUE(f) << f.error().message();
+    w.file = std::move(*f);
+  }
+  std::atomic<bool> stop{false};
+  std::thread feeder([&] {
+    for (unsigned i = 0; !stop.load(); ++i) {
+      (void)!::write(waiters[i % kPipes].write_fd, "x", 1);
+      std::this_thread::sleep_for(100us);
+    }
+  });
+  long slept = 0;
+  std::size_t calls = 0, data = 0, cancelled = 0, failed = 0;
+  auto measured = [&](auto&& call) {
+    const long before = voluntary_switches();
+    call();
+    slept += voluntary_switches() - before;
+    ++calls;
+  };
+  auto start = [&](Waiter& w) {
+    w.done = false;
+    w.op = w.file.read(w.buf, sizeof w.buf, kStreamOffset, [&w, &data, &cancelled, &failed](Result<std::size_t> r) {
+      w.done = true;
+      if (r) ++data;
+      else if (r.error() == std::errc::operation_canceled) ++cancelled;
+      else ++failed;
+    });
+  };
+  for (int round = 0; round < 2; ++round) {
+    // The first round starts the poller and grows the request pool; the second counts.
+    slept = 0;
+    calls = 0;
+    std::optional<RealTimeOwner> rt;
+    if (round == 1) rt.emplace();
+    for (int i = 0; i < (round == 0 ? 300 : 3000); ++i) {
+      Waiter& w = waiters[static_cast<std::size_t>(i % kPipes)];
+      if (w.done) measured([&] { start(w); });
+      else measured([&] { engine().cancel(w.op); });
+      measured([&] { ASSERT_TRUE(engine().poll()); });
+      if (i % kPipes == 0) std::this_thread::sleep_for(50us);  // unmeasured: time for the peers
+    }
+  }
+  stop.store(true);
+  feeder.join();
+  for (Waiter& w : waiters) {
+    if (!w.done) engine().cancel(w.op);
+  }
+  ASSERT_TRUE(engine().run());
+  for (Waiter& w : waiters) ::close(w.write_fd);
+  EXPECT_EQ(failed, 0u);
+  EXPECT_GT(data, 0u) << "no read got the feeder's data";
+  EXPECT_GT(cancelled, 0u) << "no read was cancelled while it waited";
+  EXPECT_EQ(slept, 0) << "the owner slept in " << slept << " of " << calls << " engine calls; "
+                      << engine().describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, OwnerNeverSleepsOnPeers, ::testing::ValuesIn(engines_under_test()), backend_name);
 
 }  // namespace
 }  // namespace ringfile::test
