@@ -128,6 +128,7 @@ int UringBackend::init(const EngineOptions& options, std::string& reason) {
   if (sqpoll_) setup_credentials_ = current_credentials();
   if (int ret = set_up_ring(std::clamp(options.queue_depth, 4u, kMaxEntries), reason); ret < 0) return ret;
   ring_ready_ = true;
+  if (sqpoll_) overflow_.reserve(2 * sq_entries());
   probe_ = probe_ring(*ring());
   if (int ret = check_required_opcodes(reason); ret < 0) return ret;
 
@@ -230,7 +231,18 @@ UringBackend::~UringBackend() {
 // cancelled and waited for before the ring goes.
 void UringBackend::drain_before_exit() {
   closing_ = true;
+  for (const io_uring_sqe& waiting : overflow_) {  // never reached the kernel
+    if (waiting.user_data >= kFirstRequestTag && waiting.user_data != LIBURING_UDATA_TIMEOUT) --ring_requests_;
+  }
+  overflow_.clear();
+  overflowing_ = false;
   if (ring_requests_ == 0) return;
+  if (sqpoll_) {
+    while (io_uring_sq_space_left(ring()) == 0) {  // destruction may wait for the SQ thread
+      submit();
+      io_uring_sqring_wait(ring());
+    }
+  }
   io_uring_sqe* sqe = get_sqe();
   io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);  // -EINVAL before 5.19: wait instead
   io_uring_sqe_set_data64(sqe, kCancelTag);

@@ -21,6 +21,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a wait() sleeps while SQEs still wait in the overflow for the SQ thread.
+constexpr std::chrono::nanoseconds kOverflowRecheck = std::chrono::milliseconds(1);
+
 // The seam's trace of a ring op: nothing is worked out unless a test is tracing.
 void trace_ring_op(Op op, int fd, std::int64_t offset, sys::Phase phase, std::int64_t res = 0) {
   if (sys::tracing.load(std::memory_order_relaxed)) [[unlikely]] sys::trace(seam_call(op), phase, fd, offset, res);
@@ -96,6 +99,13 @@ void UringBackend::start(Request* head) {
 }
 
 void UringBackend::make_room(unsigned sqes) {
+  if (sqpoll_) {
+    if (!overflowing_ && io_uring_sq_space_left(ring()) < sqes) {
+      submit();  // wakes the SQ thread; whatever does not fit now waits in overflow_
+      overflowing_ = io_uring_sq_space_left(ring()) < sqes;
+    }
+    return;
+  }
   while (io_uring_sq_space_left(ring()) < sqes) submit_to_make_room();
 }
 
@@ -107,7 +117,6 @@ void UringBackend::submit_to_make_room() {
     take_cqes(early_);
     io_uring_get_events(ring());
   }
-  if (sqpoll_) io_uring_sqring_wait(ring());
 }
 
 io_uring_sqe* UringBackend::prep(Request& r) {
@@ -125,15 +134,40 @@ io_uring_sqe* UringBackend::prep(Request& r) {
 }
 
 io_uring_sqe* UringBackend::get_sqe() {
-  if (io_uring_sqe* sqe = io_uring_get_sqe(ring())) [[likely]] return sqe;
+  if (!overflowing_) [[likely]] {
+    if (io_uring_sqe* sqe = io_uring_get_sqe(ring())) [[likely]] return sqe;
+  }
   return get_sqe_after_making_room();
 }
 
 io_uring_sqe* UringBackend::get_sqe_after_making_room() {
+  if (sqpoll_) return overflow_sqe();
   for (;;) {
     submit_to_make_room();
     if (io_uring_sqe* sqe = io_uring_get_sqe(ring())) return sqe;
   }
+}
+
+io_uring_sqe* UringBackend::overflow_sqe() {
+  if (!overflowing_) {
+    submit();
+    if (io_uring_sqe* sqe = io_uring_get_sqe(ring())) return sqe;
+    overflowing_ = true;
+  }
+  return &overflow_.emplace_back();
+}
+
+void UringBackend::move_overflow_to_sq() {
+  std::size_t moved = 0;
+  while (moved < overflow_.size()) {
+    std::size_t end = moved;
+    while (end + 1 < overflow_.size() && (overflow_[end].flags & IOSQE_IO_LINK)) ++end;
+    const std::size_t unit = end + 1 - moved;
+    if (io_uring_sq_space_left(ring()) < unit) break;
+    for (; moved <= end; ++moved) *io_uring_get_sqe(ring()) = overflow_[moved];
+  }
+  overflow_.erase(overflow_.begin(), overflow_.begin() + static_cast<std::ptrdiff_t>(moved));
+  overflowing_ = !overflow_.empty();
 }
 
 int UringBackend::submit() {
@@ -142,6 +176,7 @@ int UringBackend::submit() {
 }
 
 void UringBackend::flush() {
+  if (overflowing_) [[unlikely]] move_overflow_to_sq();
   if (io_uring_sq_ready(ring()) > 0) submit();
 }
 
@@ -175,6 +210,11 @@ std::size_t UringBackend::take_early(RequestQueue& done) {
 void UringBackend::reap(RequestQueue& done, std::chrono::nanoseconds timeout) {
   // Reset before looking: a completion posted after this makes it readable again.
   if (event_fd_watched_) drain_eventfd(event_fd_);
+  if (overflowing_) [[unlikely]] {
+    move_overflow_to_sq();
+    // No CQE may come to say the SQ thread made room: the owner is to come back.
+    if (overflowing_) signal_event_fd();
+  }
   // A reap that may block submits in the same io_uring_enter as it waits.
   const bool may_block = timeout != std::chrono::nanoseconds::zero();
   enter_if_needed(!may_block);
@@ -201,6 +241,14 @@ void UringBackend::wait(RequestQueue& done, std::chrono::nanoseconds timeout) {
       ts.tv_sec = left / 1'000'000'000;
       ts.tv_nsec = left % 1'000'000'000;
       limit = &ts;
+    }
+    if (overflowing_) {
+      move_overflow_to_sq();
+      // Back soon for the rest: waiting for a CQE could outlast the room the SQ thread makes.
+      if (overflowing_ && (!limit || ts.tv_sec > 0 || ts.tv_nsec > kOverflowRecheck.count())) {
+        ts = {0, kOverflowRecheck.count()};
+        limit = &ts;
+      }
     }
     io_uring_cqe* cqe = nullptr;
     ++enters_;

@@ -101,6 +101,8 @@ class UringBackend final : public Backend {
   [[gnu::noinline]] io_uring_sqe* get_sqe_after_making_room();
   void make_room(unsigned sqes);
   void submit_to_make_room();
+  io_uring_sqe* overflow_sqe();
+  void move_overflow_to_sq();
   int submit();
   void enter_if_needed(bool submit_now = true);
   void arm_wake();
@@ -140,6 +142,11 @@ class UringBackend final : public Backend {
   bool closing_ = false;  // being destroyed: the wake poll is not re-armed
 
   std::size_t ring_requests_ = 0;  // Requests the kernel holds
+  // SQPOLL: once the SQ is found full, SQEs queue here in order until the SQ thread
+  // frees slots, so the owner never waits for that thread (io_uring_sqring_wait
+  // sleeps). reap(), flush() and wait() move them in, a chain only whole.
+  std::vector<io_uring_sqe> overflow_;
+  bool overflowing_ = false;
   RequestQueue early_;  // finished outside reap(); the next reap delivers them
   std::vector<TaggedResult> tagged_done_;  // until take_tagged_results()
 
