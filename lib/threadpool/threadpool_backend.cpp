@@ -2,6 +2,7 @@
 
 #include "eventfd.hpp"
 #include "threadpool/peer_wait.hpp"
+#include "threadpool/worker_interrupt.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -25,45 +26,6 @@ inline void cpu_relax() noexcept {
 #elif defined(__aarch64__)
   asm volatile("yield");
 #endif
-}
-
-// Cancelling an op that is blocked in a syscall on a worker (a read from an empty
-// pipe) interrupts it with a real-time signal whose handler does nothing,
-// installed without SA_RESTART so the syscall returns EINTR. The signal is the
-// first from SIGRTMIN+3 up that has no handler when the first pool starts: an
-// application's own handler is never replaced. 0 when every one is taken; then a
-// cancelled op that is blocked finishes when its syscall does.
-void ignore_cancel_signal(int) {}
-
-int choose_cancel_signal() {
-  for (int sig = SIGRTMIN + 3; sig <= SIGRTMAX; ++sig) {
-    struct sigaction old {};
-    if (sigaction(sig, nullptr, &old) != 0) continue;
-    if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
-    struct sigaction sa {};
-    sa.sa_handler = ignore_cancel_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    if (sigaction(sig, &sa, nullptr) == 0) return sig;
-  }
-  return 0;
-}
-
-int cancel_signal() {
-  static const int sig = choose_cancel_signal();
-  return sig;
-}
-
-// Sends the cancel signal only while our handler is still the one installed: if
-// the application took the signal over since, its handler must not run on a worker.
-bool interrupt_worker(pthread_t thread) {
-  const int sig = cancel_signal();
-  if (sig == 0) return false;
-  struct sigaction now {};
-  if (sigaction(sig, nullptr, &now) != 0 || (now.sa_flags & SA_SIGINFO) || now.sa_handler != ignore_cancel_signal) {
-    return false;
-  }
-  return pthread_kill(thread, sig) == 0;
 }
 
 }  // namespace
@@ -291,11 +253,7 @@ Request* ThreadPoolBackend::take(unsigned index) {
 }
 
 void ThreadPoolBackend::worker_loop(unsigned index) {
-  // Only the cancel signal may interrupt a worker; everything else goes to other threads.
-  sigset_t all;
-  sigfillset(&all);
-  if (cancel_signal() != 0) sigdelset(&all, cancel_signal());
-  pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  accept_only_worker_interrupt();
   running_[index].thread = pthread_self();
   while (Request* head = take(index)) {
     // A chain runs in order on this worker; a failed or short member cancels the rest.
@@ -477,10 +435,6 @@ bool ThreadPoolBackend::interrupt_cancelled() {
   }
   return any;
 }
-
-// Blocking syscalls take any buffer: there is nothing to register.
-Result<void> ThreadPoolBackend::register_buffers(std::span<const iovec>) { return {}; }
-Result<void> ThreadPoolBackend::unregister_buffers() { return {}; }
 
 void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept {
   stats.kernel_enters += wakeups_.load(std::memory_order_relaxed);

@@ -39,8 +39,9 @@ class ThreadPoolBackend final : public Backend {
   void flush() override;
   void reap(RequestQueue& done, std::chrono::nanoseconds timeout) override;
   void cancel(Request* request) override;
-  Result<void> register_buffers(std::span<const iovec> buffers) override;
-  Result<void> unregister_buffers() override;
+  // Blocking syscalls take any buffer: there is nothing to register.
+  Result<void> register_buffers(std::span<const iovec>) override { return {}; }
+  Result<void> unregister_buffers() override { return {}; }
   void add_stats(EngineStats& stats) const noexcept override;
 
  private:
