@@ -66,8 +66,7 @@ class RingfileRunner final : public Runner {
   std::int64_t syscalls() const override {
     if (!engine_) return -1;
     auto s = engine_->stats();
-    // The thread pool counts worker wake-ups, not syscalls.
-    if (engine_->backend() != Backend::IoUring) return -1;
+    if (engine_->backend() != Backend::IoUring) return -1;  // its syscalls are the workers'
     return static_cast<std::int64_t>(s.kernel_enters + s.fast_path_reads);
   }
 

@@ -60,6 +60,7 @@ void BM_SubmitReap(benchmark::State& state, Backend backend) {
   state.SetItemsProcessed(static_cast<std::int64_t>(ops));
   set_per_op(state, "allocs/op", allocs, ops);
   set_per_op(state, "enters/op", static_cast<double>(stats1.kernel_enters - stats0.kernel_enters), ops);
+  set_per_op(state, "wakeups/op", static_cast<double>(stats1.worker_wakeups - stats0.worker_wakeups), ops);
   file.close();
   (void)engine.run();
 }

@@ -106,7 +106,7 @@ struct EngineStats {
   std::uint64_t fast_path_reads = 0; // reads served by preadv2(RWF_NOWAIT) on the owner
   std::uint64_t retries = 0;         // EINTR/EAGAIN resubmissions
   std::uint64_t fallback_ops = 0;    // io_uring ops re-run on the helper pool
-  std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring) or worker wake-ups (pool)
+  std::uint64_t kernel_enters = 0;   // io_uring_enter calls (io_uring only)
   std::uint64_t cold_reads = 0;      // buffered reads of uncached data kept off the owner thread
   std::uint64_t fast_path_sends = 0; // File::send_to calls that sent cached data with sendfile on the owner
   // Per-op deadlines (OpTimeout) by the mechanism that enforced them: armed in the
@@ -121,6 +121,8 @@ struct EngineStats {
   // io_uring: File::read calls sent to the ring as one SQE with none of a request's
   // bookkeeping (past the fast path's depth, nothing queued, no deadline).
   std::uint64_t ring_reads_without_request = 0;
+  // Thread pool (the pool engine, and io_uring's helper pool): sleeping workers woken.
+  std::uint64_t worker_wakeups = 0;
 };
 
 // Rules of use: the one place they are written down (README.md repeats them).

@@ -437,7 +437,7 @@ bool ThreadPoolBackend::interrupt_cancelled() {
 }
 
 void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept {
-  stats.kernel_enters += wakeups_.load(std::memory_order_relaxed);
+  stats.worker_wakeups += wakeups_.load(std::memory_order_relaxed);
   stats.ran_by_waiting_owner += ran_by_owner_;
 }
 

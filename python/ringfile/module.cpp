@@ -500,6 +500,7 @@ PYBIND11_MODULE(_ringfile, m) {
         d["fast_path_sends"] = s.fast_path_sends;
         d["cold_reads"] = s.cold_reads;
         d["kernel_enters"] = s.kernel_enters;
+        d["worker_wakeups"] = s.worker_wakeups;
         return d;
       });
   bind_path_ops(engine);

@@ -48,13 +48,13 @@ TEST(ThreadPool, ABatchCostsOneWakeUpNotOnePerOp) {
   auto file = open_sync(*engine, dir.file("batch"), O_CREAT | O_RDWR);
   ASSERT_TRUE(file);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the workers sleep
-  const auto before = engine->stats().kernel_enters;
+  const auto before = engine->stats().worker_wakeups;
   char buf[512] = {};
   int done = 0;
   for (int i = 0; i < 256; ++i) file->write(buf, sizeof buf, i * 512, [&](Result<std::size_t> r) { done += !!r; });
   ASSERT_TRUE(engine->run());
   EXPECT_EQ(done, 256);
-  const auto wakeups = engine->stats().kernel_enters - before;
+  const auto wakeups = engine->stats().worker_wakeups - before;
   // The owner wakes one worker per flush and workers wake each other while work
   // remains, bounded by the pool size per batch rather than by the op count.
   EXPECT_GE(wakeups, 1u);
@@ -103,7 +103,7 @@ TEST_F(TracedPool, ALoneFileOpInWaitRunsOnTheWaitingThread) {
   EXPECT_EQ(got, data.substr(8192, 4096));
   EXPECT_EQ(threads_that_ran(detail::sys::Call::read), std::set{std::this_thread::get_id()});
   EXPECT_EQ(engine->stats().ran_by_waiting_owner - stats_before.ran_by_waiting_owner, 1u);
-  EXPECT_EQ(engine->stats().kernel_enters, stats_before.kernel_enters) << "no worker was woken";
+  EXPECT_EQ(engine->stats().worker_wakeups, stats_before.worker_wakeups) << "no worker was woken";
 
   std::optional<Result<void>> synced;
   file->fdatasync([&](Result<void> r) { synced = r; });
