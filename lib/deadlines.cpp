@@ -64,7 +64,7 @@ void EngineCore::expire_deadlines() {
         queued_.remove(r);
         finish_now(r, -ETIMEDOUT);
         break;
-      case Where::Backend:
+      case Where::Executor:
         if (ring_times_out(*r) && !r->link_timeout_overdue) {  // its link timeout fires in the kernel
           r->link_timeout_overdue = true;
           deadlines_.emplace(r->deadline + kLinkTimeoutGrace, r);

@@ -64,7 +64,7 @@ Result<Engine> Engine::create(const EngineOptions& options) {
     if (!resolved) return resolved.error();
     want = *resolved;
   }
-  std::unique_ptr<detail::Backend> backend;
+  std::unique_ptr<detail::Executor> backend;
   std::string reason;
   if (want != Backend::ThreadPool) {
 #if RINGFILE_HAVE_IO_URING

@@ -29,7 +29,7 @@ std::size_t read_length(const OpArgs& a) noexcept {
 
 }  // namespace
 
-EngineCore::EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& options,
+EngineCore::EngineCore(std::unique_ptr<Executor> backend, const EngineOptions& options,
                        std::string fallback_reason)
     : router_(std::move(backend)),
       options_(options),
@@ -271,7 +271,7 @@ void EngineCore::complete(Request* r) {
 }
 
 void EngineCore::enter_backend(Request* r) noexcept {
-  r->where = Where::Backend;
+  r->where = Where::Executor;
   r->live_prev = nullptr;
   r->live_next = live_;
   if (live_) live_->live_prev = r;
@@ -299,7 +299,7 @@ void EngineCore::cancel(OpHandle op) {
       queued_.remove(r);
       finish_now(r, -ECANCELED);
       break;
-    case Where::Backend:
+    case Where::Executor:
       if (!r->cancelled.exchange(true)) router_.cancel(r);
       unflushed_ = true;  // a cancel SQE waits to be submitted
       break;

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "backend.hpp"
+#include "executor.hpp"
 #include "event_set.hpp"
 #include "file_state.hpp"
 #include "fork_generation.hpp"
@@ -35,12 +35,12 @@ namespace ringfile::detail {
 // (ReadyReads), or one SQE on the ring (RingReads), delivered under the same rules.
 class EngineCore {
  public:
-  EngineCore(std::unique_ptr<Backend> backend, const EngineOptions& options, std::string fallback_reason);
+  EngineCore(std::unique_ptr<Executor> backend, const EngineOptions& options, std::string fallback_reason);
   ~EngineCore();
   EngineCore(const EngineCore&) = delete;
   EngineCore& operator=(const EngineCore&) = delete;
 
-  Backend& backend() noexcept { return router_.primary(); }
+  Executor& backend() noexcept { return router_.primary(); }
   Router& router() noexcept { return router_; }
   PipeCache& pipes() noexcept { return pipes_; }
 

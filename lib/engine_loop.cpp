@@ -67,7 +67,7 @@ void EngineCore::keep_undelivered(RequestQueue& done) noexcept {
   if (done.empty()) return;
   RequestQueue kept;
   while (Request* r = done.pop_front()) {
-    if (r->where == Where::Backend) leave_backend(r);
+    if (r->where == Where::Executor) leave_backend(r);
     r->where = Where::Ready;
     kept.push_back(r);
   }
@@ -88,7 +88,7 @@ std::size_t EngineCore::deliver(RequestQueue& done) {
   while (!destroy_requested_) {
     Request* r = done.pop_front();
     if (!r) break;
-    if (r->where == Where::Backend) leave_backend(r);
+    if (r->where == Where::Executor) leave_backend(r);
     r->where = Where::Free;
     if (resubmit_if_needed(r)) continue;
     ++delivered;

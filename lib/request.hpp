@@ -227,7 +227,7 @@ struct FileState;
 struct Request;
 
 // Where a request is, so cancel() knows what to do with it.
-enum class Where : std::uint8_t { Free, Queued, Backend, Ready, Parked };
+enum class Where : std::uint8_t { Free, Queued, Executor, Ready, Parked };
 // Which executor runs it.
 enum class Route : std::uint8_t { Primary, Pool };
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "backend.hpp"
+#include "executor.hpp"
 #include "free_list.hpp"
 #include "ringfile/engine.hpp"
 #include "ringfile/file.hpp"

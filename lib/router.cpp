@@ -21,7 +21,7 @@ unsigned pool_workers() { return std::clamp(2 * std::thread::hardware_concurrenc
 
 }  // namespace
 
-Router::Router(std::unique_ptr<Backend> primary) : primary_(std::move(primary)) {
+Router::Router(std::unique_ptr<Executor> primary) : primary_(std::move(primary)) {
   primary_is_pool_ = primary_->kind() == ringfile::Backend::ThreadPool;
   for (unsigned op = 0; op < static_cast<unsigned>(Op::count_); ++op) {
     if (primary_->supports(static_cast<Op>(op))) primary_ops_ |= op_bit(static_cast<Op>(op));
@@ -62,7 +62,7 @@ void Router::start(Request* head) {
   primary_->start(head);
 }
 
-Backend* Router::pool() {
+Executor* Router::pool() {
   if (pool_) return pool_.get();
   EngineOptions options;
   options.backend = ringfile::Backend::ThreadPool;

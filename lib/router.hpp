@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "backend.hpp"
+#include "executor.hpp"
 #include "file_state.hpp"
 
 namespace ringfile::detail {
@@ -18,13 +18,13 @@ namespace ringfile::detail {
 // and writes it (a refusal it recorded).
 class Router {
  public:
-  explicit Router(std::unique_ptr<Backend> primary);
+  explicit Router(std::unique_ptr<Executor> primary);
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
-  Backend& primary() noexcept { return *primary_; }
-  const Backend& primary() const noexcept { return *primary_; }
+  Executor& primary() noexcept { return *primary_; }
+  const Executor& primary() const noexcept { return *primary_; }
   bool primary_is_pool() const noexcept { return primary_is_pool_; }
   unsigned capacity() const noexcept { return capacity_; }
 
@@ -70,14 +70,14 @@ class Router {
   static int fixed_slot_of(const Request& r) noexcept;
   void start_on_pool(Request* head);
   void flush_pool();
-  Backend* pool();
+  Executor* pool();
   bool rerouted(Request* r);
   bool open_waits_for_partner(Request& r);
   void take_pool(RequestQueue& done);
   void take_primary(RequestQueue& from, RequestQueue& done);
 
-  std::unique_ptr<Backend> primary_;
-  std::unique_ptr<Backend> pool_;  // beside the ring: made on first use
+  std::unique_ptr<Executor> primary_;
+  std::unique_ptr<Executor> pool_;  // beside the ring: made on first use
   bool primary_is_pool_ = false;
   bool tagged_reads_ = false;
   unsigned capacity_ = 0;  // the primary's, fixed once it is set up

@@ -264,7 +264,7 @@ void File::send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallba
     job->send_from_owner();
     if (job->left == 0) return SendJob::finish_later(std::move(job), 0);
   }
-  const detail::Backend& primary = core->router().primary();
+  const detail::Executor& primary = core->router().primary();
   const bool splice = primary.kind() == Backend::IoUring && primary.supports(detail::Op::Splice);
   if (!err && splice) err = -core->pipes().take(job->pipe);
   if (err) return SendJob::finish_later(std::move(job), -err);

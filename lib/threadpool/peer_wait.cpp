@@ -8,7 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
-#include "backend.hpp"
+#include "executor.hpp"
 
 namespace ringfile::detail {
 

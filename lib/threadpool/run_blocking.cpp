@@ -1,4 +1,4 @@
-#include "backend.hpp"
+#include "executor.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

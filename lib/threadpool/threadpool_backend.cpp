@@ -30,7 +30,7 @@ inline void cpu_relax() noexcept {
 
 }  // namespace
 
-ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, Backend* signal_via)
+ThreadPoolBackend::ThreadPoolBackend(const EngineOptions& options, Executor* signal_via)
     : spin_(std::chrono::microseconds(options.spin_us)), signal_via_(signal_via) {
   if (!signal_via_) {
     notify_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -441,7 +441,7 @@ void ThreadPoolBackend::add_stats(EngineStats& stats) const noexcept {
   stats.ran_by_waiting_owner += ran_by_owner_;
 }
 
-std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, Backend* signal_via) {
+std::unique_ptr<Executor> make_threadpool_backend(const EngineOptions& options, Executor* signal_via) {
   return std::make_unique<ThreadPoolBackend>(options, signal_via);
 }
 

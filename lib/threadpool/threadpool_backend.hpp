@@ -10,7 +10,7 @@
 
 #include <pthread.h>
 
-#include "backend.hpp"
+#include "executor.hpp"
 #include "threadpool/peer_poller.hpp"
 #include "threadpool/request_stack.hpp"
 
@@ -21,11 +21,11 @@ namespace ringfile::detail {
 // readable, and the owner reaps them. A wait on a peer (a socket's room, a pipe's
 // data, a FIFO's partner) is never a worker's: the PeerPoller holds the request
 // and hands it back once the peer is ready.
-class ThreadPoolBackend final : public Backend {
+class ThreadPoolBackend final : public Executor {
  public:
   // signal_via: tell of completions through that executor's wake() instead of an
   // eventfd of our own (the io_uring engine's pool wakes the ring).
-  ThreadPoolBackend(const EngineOptions& options, Backend* signal_via);
+  ThreadPoolBackend(const EngineOptions& options, Executor* signal_via);
   ~ThreadPoolBackend() override;
 
   ringfile::Backend kind() const noexcept override { return ringfile::Backend::ThreadPool; }
@@ -81,7 +81,7 @@ class ThreadPoolBackend final : public Backend {
 
   const std::chrono::nanoseconds spin_;
   std::atomic<std::int64_t> recent_op_ns_{0};  // how long ops take on a worker, lately
-  Backend* signal_via_;
+  Executor* signal_via_;
   int notify_fd_ = -1;
   void notify() noexcept;
   bool work_signalled_ = false;  // owner only: signal_event_fd() wrote notify_fd_

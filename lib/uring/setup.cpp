@@ -118,7 +118,7 @@ std::unique_ptr<UringBackend> UringBackend::create(const EngineOptions& options,
   return backend;
 }
 
-std::unique_ptr<Backend> make_uring_backend(const EngineOptions& options, int& err, std::string& reason) {
+std::unique_ptr<Executor> make_uring_backend(const EngineOptions& options, int& err, std::string& reason) {
   return UringBackend::create(options, err, reason);
 }
 

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "backend.hpp"
+#include "executor.hpp"
 #include "uring/probe.hpp"
 
 struct io_uring;
@@ -32,7 +32,7 @@ namespace uring_testing {
 extern std::atomic<int> first_rung;
 }  // namespace uring_testing
 
-class UringBackend final : public Backend {
+class UringBackend final : public Executor {
  public:
   // Sets up the ring; on failure returns null with err (positive errno) and reason.
   static std::unique_ptr<UringBackend> create(const EngineOptions& options, int& err, std::string& reason);

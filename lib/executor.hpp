@@ -33,9 +33,9 @@ struct TaggedResult {
 // retries, continuation, chain results and cancel's ECANCELED are the core's, and a
 // refusal (-EOPNOTSUPP, -EINVAL) is handed back like any result for the core to
 // record and re-route. Every method except wake() is called on the owner thread.
-class Backend {
+class Executor {
  public:
-  virtual ~Backend() = default;
+  virtual ~Executor() = default;
 
   virtual ringfile::Backend kind() const noexcept = 0;
   virtual std::string describe() const = 0;
@@ -85,7 +85,7 @@ class Backend {
 
 // Builds the io_uring executor. On failure returns null and sets err (positive
 // errno) and reason (for Engine::fallback_reason()).
-std::unique_ptr<Backend> make_uring_backend(const EngineOptions& options, int& err, std::string& reason);
+std::unique_ptr<Executor> make_uring_backend(const EngineOptions& options, int& err, std::string& reason);
 
 // Runs one request's OpArgs as blocking syscalls through the seam; returns res.
 std::int64_t run_blocking(const OpArgs& args);
@@ -93,6 +93,6 @@ std::int64_t run_blocking(const OpArgs& args);
 // The thread-pool executor. With `signal_via` set it owns no eventfd: it tells of
 // completions through that executor's wake() (the io_uring engine's pool does, so
 // a completion wakes a wait in the ring).
-std::unique_ptr<Backend> make_threadpool_backend(const EngineOptions& options, Backend* signal_via = nullptr);
+std::unique_ptr<Executor> make_threadpool_backend(const EngineOptions& options, Executor* signal_via = nullptr);
 
 }  // namespace ringfile::detail
