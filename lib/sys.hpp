@@ -4,10 +4,31 @@
 // kernel allows, goes through here and returns its result or -errno, so tests can program faults ("the 3rd read returns
 // -EINTR") without a mock of the kernel. Faults are keyed by the kind of operation,
 // not by the exact syscall, and the io_uring engine passes each completion through
-// complete(), so one programmed fault means the same thing on both engines. (Not
-// seamed: eventfd and epoll plumbing, and the fstat that tells CacheResidency a file
-// is regular.) The hooks are internal: tests link the internal archive, and the
-// shared library does not export them.
+// complete(), so one programmed fault means the same thing on both engines. The
+// hooks are internal: tests link the internal archive, and the shared library does
+// not export them.
+//
+// Not seamed, each because it is not an op's own work (a fault there would test
+// nothing an op does):
+// - the engine's plumbing: its eventfds, epoll sets and timerfd (event_set.cpp,
+//   eventfd.cpp, the pool's peer poller), closing them, and the pool's poll() of
+//   its own completion eventfd;
+// - the process's identity: getresuid/getresgid/getgroups (SQPOLL's credential
+//   check), geteuid (the walk's protected-symlink rule), getpid (temp names);
+// - closing a descriptor no caller ever saw: the FIFO-open placeholder of the pool
+//   and, on the ring, an opened file whose result a programmed fault replaced;
+// - the peer poller's F_DUPFD_CLOEXEC of a waiting op's descriptor, and its close:
+//   the poller's own handle, so the caller may close theirs meanwhile;
+// - probes that pick a route and fall back to the ordinary one when they fail:
+//   fstat for "a FIFO?" (router.cpp, peer_wait.cpp) and "a regular file, how big?"
+//   (cache_residency.cpp, owner_fast_path.cpp, send_to.cpp), fcntl(F_GETFL) for
+//   O_NONBLOCK and the access mode (owner_fast_path.cpp, peer_wait.cpp,
+//   send_to.cpp), and send_to's getsockopt(SO_SNDBUF) and ioctl(SIOCOUTQ) for the
+//   room left in a blocking socket;
+// - send_to's open of /proc/self/fd/N (a non-blocking descriptor of the caller's
+//   pipe) and its close: without /proc it uses the caller's descriptor as it is;
+// - File::adopt's fcntl(F_GETFL) and Dir::adopt's fstat, which check the caller's
+//   descriptor on the caller's thread before there is an op.
 
 #include <atomic>
 #include <chrono>
