@@ -11,7 +11,7 @@
 
 #include "bench_support.hpp"
 #include "micro_support.hpp"
-#include "request.hpp"
+#include "ops/request.hpp"
 #include "ringfile/ringfile.hpp"
 
 namespace ringfile::bench {

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "cache_residency.hpp"
+#include "core/cache_residency.hpp"
 #include "op_helpers.hpp"
 
 namespace ringfile::test {

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 
-#include "sys.hpp"
+#include "sys/sys.hpp"
 #include "test_support.hpp"
 
 namespace ringfile::test {

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "op_helpers.hpp"
-#include "sys.hpp"
+#include "sys/sys.hpp"
 
 namespace ringfile::test {
 namespace {

@@ -13,7 +13,7 @@
 #include <set>
 
 #include "op_helpers.hpp"
-#include "sys.hpp"
+#include "sys/sys.hpp"
 
 namespace ringfile::test {
 namespace {

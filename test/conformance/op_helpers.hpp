@@ -6,7 +6,7 @@
 #include <optional>
 #include <utility>
 
-#include "sys.hpp"
+#include "sys/sys.hpp"
 #include "test_support.hpp"
 
 namespace ringfile::test {

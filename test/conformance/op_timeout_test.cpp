@@ -10,12 +10,6 @@
 #include <string>
 
 #include "op_helpers.hpp"
-#include "ringfile_config.h"
-#if RINGFILE_HAVE_IO_URING
-#include <linux/io_uring.h>
-
-#include "uring/probe.hpp"
-#endif
 
 namespace ringfile::test {
 namespace {
@@ -90,15 +84,9 @@ TEST_P(OpTimeoutTest, AReadPastItsDeadlineNeverTouchesItsBufferAgain) {
 // on the pool the core's timer, which interrupts the worker.
 TEST_P(OpTimeoutTest, TheRingEnforcesADeadlineWithALinkTimeoutAndThePoolWithTheTimer) {
   const bool ring = GetParam() == Backend::IoUring;
-#if RINGFILE_HAVE_IO_URING
-  if (ring) {
-    auto probe = detail::probe_kernel();
-    ASSERT_TRUE(probe) << probe.error().message();
-    if (!probe->supports_opcode(IORING_OP_LINK_TIMEOUT)) {
-      GTEST_SKIP() << "this kernel's io_uring lacks IORING_OP_LINK_TIMEOUT: the core's timer stands in";
-    }
+  if (ring && !uring_has_link_timeout()) {
+    GTEST_SKIP() << "this kernel's io_uring lacks IORING_OP_LINK_TIMEOUT: the core's timer stands in";
   }
-#endif
   File fifo = open_fifo_rw();
   char buf[16];
   const EngineStats before = engine().stats();

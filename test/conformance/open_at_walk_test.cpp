@@ -31,8 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "compound/path_walk.hpp"
 #include "op_helpers.hpp"
-#include "path_walk.hpp"
 
 namespace ringfile::test {
 namespace {

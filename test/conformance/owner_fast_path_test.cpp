@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cache_residency.hpp"
+#include "core/cache_residency.hpp"
 #include "op_helpers.hpp"
 
 namespace ringfile::test {

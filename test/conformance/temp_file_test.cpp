@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "op_helpers.hpp"
-#include "sys.hpp"
+#include "sys/sys.hpp"
 
 namespace ringfile::test {
 namespace {

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "op_helpers.hpp"
-#include "sys.hpp"
+#include "sys/sys.hpp"
 
 namespace ringfile::test {
 namespace {

@@ -1,4 +1,4 @@
-// Faults programmed through the syscall seam (lib/sys.hpp), on both engines: the
+// Faults programmed through the syscall seam (lib/sys/sys.hpp), on both engines: the
 // pool meets them in its syscalls, io_uring in its completions.
 
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 
 #include "fault_support.hpp"
 #include "ringfile_config.h"
-#include "sys.hpp"
+#include "sys/sys.hpp"
 
 namespace ringfile::test {
 namespace {

@@ -6,15 +6,15 @@
 
 #include <gtest/gtest.h>
 
-#include "request.hpp"
+#include "core/router.hpp"
+#include "ops/request.hpp"
 #include "ringfile_config.h"
-#include "router.hpp"
-#include "sys.hpp"
+#include "sys/sys.hpp"
 
 #if RINGFILE_HAVE_IO_URING
 #include <liburing.h>
 
-#include "uring/probe.hpp"
+#include "exec/uring/probe.hpp"
 #define RINGFILE_OPCODE(name) IORING_OP_##name
 #else
 #define RINGFILE_OPCODE(name) -1

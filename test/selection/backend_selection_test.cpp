@@ -18,7 +18,7 @@
 #include <cstring>
 
 #include "ringfile_config.h"
-#include "sys.hpp"
+#include "sys/sys.hpp"
 #include "test_support.hpp"
 
 namespace ringfile::test {

@@ -17,6 +17,11 @@
 #include <unistd.h>
 
 #include "ringfile_config.h"
+#if RINGFILE_HAVE_IO_URING
+#include <liburing.h>
+
+#include "exec/uring/probe.hpp"
+#endif
 
 namespace ringfile::test {
 
@@ -137,6 +142,15 @@ std::string skip_reason(Backend backend) {
   auto engine = Engine::create(options_for(backend));
   if (engine) return {};
   return "io_uring unavailable here: " + engine.error().message();
+}
+
+bool uring_has_link_timeout() {
+#if RINGFILE_HAVE_IO_URING
+  auto probe = detail::probe_kernel();
+  return probe && probe->supports_opcode(IORING_OP_LINK_TIMEOUT);
+#else
+  return false;
+#endif
 }
 
 EngineOptions options_for(Backend backend) {

@@ -75,6 +75,8 @@ std::vector<Backend> engines_under_test();
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
 // Why `backend` cannot run on this machine, or empty when it can.
 std::string skip_reason(Backend backend);
+// Whether this kernel's io_uring has IORING_OP_LINK_TIMEOUT (false without io_uring).
+bool uring_has_link_timeout();
 
 EngineOptions options_for(Backend backend);
 

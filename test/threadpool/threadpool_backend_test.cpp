@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-#include "sys.hpp"
+#include "sys/sys.hpp"
 #include "test_support.hpp"
 
 namespace ringfile::test {

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file_state.hpp"
+#include "core/file_state.hpp"
 #include "uring_driver.hpp"
 
 namespace ringfile::test {

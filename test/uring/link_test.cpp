@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file_state.hpp"
+#include "core/file_state.hpp"
 #include "uring_driver.hpp"
 
 namespace ringfile::test {

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "file_state.hpp"
+#include "core/file_state.hpp"
 #include "uring_driver.hpp"
 
 namespace ringfile::test {

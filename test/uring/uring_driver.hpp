@@ -13,12 +13,12 @@
 #include <string>
 #include <unordered_set>
 
-#include "request.hpp"
-#include "router.hpp"
+#include "core/router.hpp"
+#include "exec/uring/probe.hpp"
+#include "exec/uring/uring_backend.hpp"
+#include "ops/request.hpp"
+#include "sys/sys.hpp"
 #include "test_support.hpp"
-#include "sys.hpp"
-#include "uring/probe.hpp"
-#include "uring/uring_backend.hpp"
 
 namespace ringfile::test {
 
