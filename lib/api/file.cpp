@@ -10,6 +10,7 @@
 
 #include "api/completion.hpp"
 #include "api/engine_access.hpp"
+#include "api/file_access.hpp"
 #include "api/fs_ops.hpp"
 #include "compound/group_commit.hpp"
 #include "core/file_state.hpp"
@@ -17,20 +18,12 @@
 namespace ringfile {
 
 using detail::EngineCore;
+using detail::fail_detached;
 using detail::FileState;
 using detail::OpArgs;
 using detail::Request;
 
 namespace {
-
-// An op on a File with no engine behind it (default-constructed, moved-from, or
-// its engine destroyed) cannot wait for a poll(): its callback runs at once, the
-// one exception to "callbacks run inside poll()" (see file.hpp).
-template <class Callback>
-OpHandle fail_detached(Callback& callback) {
-  if (callback) callback(errno_code(EBADF));
-  return {};
-}
 
 bool misaligned(std::uintptr_t value, std::size_t alignment) { return value % alignment != 0; }
 

@@ -19,6 +19,7 @@
 namespace ringfile::fs {
 
 using detail::EngineAccess;
+using detail::check_path;
 using detail::EngineCore;
 using detail::error_of;
 using detail::OpArgs;
@@ -28,12 +29,6 @@ static_assert(static_cast<unsigned>(RenameFlags::NoReplace) == RENAME_NOREPLACE)
 static_assert(static_cast<unsigned>(RenameFlags::Exchange) == RENAME_EXCHANGE);
 
 namespace {
-
-int check_path(std::string_view path) {
-  if (path.find('\0') != std::string_view::npos) return EINVAL;
-  if (path.size() >= PATH_MAX) return ENAMETOOLONG;
-  return 0;
-}
 
 int check_paths(std::string_view a, std::string_view b) {
   if (int err = check_path(a)) return err;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cerrno>
+#include <climits>
 #include <string_view>
 
 #include <sys/types.h>
@@ -10,6 +12,14 @@
 namespace ringfile::detail {
 
 class EngineCore;
+
+// Every path an op takes, before anything is queued: an embedded NUL would cut it
+// short (EINVAL), and the kernel refuses PATH_MAX bytes or more.
+inline int check_path(std::string_view path) {
+  if (path.find('\0') != std::string_view::npos) return EINVAL;
+  if (path.size() >= PATH_MAX) return ENAMETOOLONG;
+  return 0;
+}
 
 // Path ops on the engine core rather than the Engine handle, for helpers that run
 // several ops in a row: the core stays put when the Engine handle is moved.
