@@ -126,6 +126,21 @@ class RINGFILE_API File {
   // POSIX_FADV_DONTNEED to drop cached pages, ...); length 0 means to the end.
   OpHandle advise(std::int64_t offset, std::int64_t length, int advice, DoneCallback callback);
 
+  // Extended attributes (xattr(7)): metadata a filesystem keeps beside the data,
+  // such as "user.checksum". get_xattr copies attribute `name`'s value into
+  // `buffer` and gives its length; with size 0 it gives the length alone, to size
+  // a buffer. list_xattr gives the names the same way, each ending in a NUL.
+  // set_xattr's flags: 0 (create or replace), XATTR_CREATE (EEXIST if it exists)
+  // or XATTR_REPLACE (ENODATA if it does not). Errors, as the kernel gives them:
+  // ENODATA (no such attribute), ERANGE (the buffer is too small, or a name is
+  // empty or over 255 bytes), E2BIG (a value over 64 KiB), ENOTSUP (the
+  // filesystem keeps none, or none in that namespace), EPERM and EACCES; a name
+  // with an embedded NUL is EINVAL. fs:: has the same four by path.
+  OpHandle get_xattr(std::string_view name, void* buffer, std::size_t size, IoCallback callback);
+  OpHandle set_xattr(std::string_view name, const void* value, std::size_t size, int flags, DoneCallback callback);
+  OpHandle list_xattr(void* buffer, std::size_t size, IoCallback callback);
+  OpHandle remove_xattr(std::string_view name, DoneCallback callback);
+
   // Copies `length` bytes (kToEnd: to the end of file seen while copying, so a
   // file that grows meanwhile is copied up to where reading found its end) from
   // this file at `offset` to `dest` at `dest_offset`, in the kernel where it can:
@@ -255,6 +270,20 @@ class RINGFILE_API File {
   }
   auto truncate(std::int64_t length) {
     return detail::make_awaitable<void>([=, this](DoneCallback cb) { truncate(length, std::move(cb)); });
+  }
+  auto get_xattr(std::string_view name, void* buffer, std::size_t size) {
+    return detail::make_awaitable<std::size_t>(
+        [=, this](IoCallback cb) { get_xattr(name, buffer, size, std::move(cb)); });
+  }
+  auto set_xattr(std::string_view name, const void* value, std::size_t size, int flags = 0) {
+    return detail::make_awaitable<void>(
+        [=, this](DoneCallback cb) { set_xattr(name, value, size, flags, std::move(cb)); });
+  }
+  auto list_xattr(void* buffer, std::size_t size) {
+    return detail::make_awaitable<std::size_t>([=, this](IoCallback cb) { list_xattr(buffer, size, std::move(cb)); });
+  }
+  auto remove_xattr(std::string_view name) {
+    return detail::make_awaitable<void>([=, this](DoneCallback cb) { remove_xattr(name, std::move(cb)); });
   }
   // close() without a callback already means "close in the background".
   auto async_close() {

@@ -121,6 +121,18 @@ RINGFILE_API OpHandle exists(Engine& engine, std::string_view path, BoolCallback
 // statvfs(3) of the filesystem holding `path`.
 RINGFILE_API OpHandle statvfs(Engine& engine, std::string_view path, FsStatsCallback callback);
 
+// Extended attributes of the file at `path`, following a final symlink: File's
+// get_xattr, set_xattr, list_xattr and remove_xattr (file.hpp says how each
+// answers), by path.
+RINGFILE_API OpHandle get_xattr(Engine& engine, std::string_view path, std::string_view name, void* buffer,
+                                std::size_t size, IoCallback callback);
+RINGFILE_API OpHandle set_xattr(Engine& engine, std::string_view path, std::string_view name, const void* value,
+                                std::size_t size, int flags, DoneCallback callback);
+RINGFILE_API OpHandle list_xattr(Engine& engine, std::string_view path, void* buffer, std::size_t size,
+                                 IoCallback callback);
+RINGFILE_API OpHandle remove_xattr(Engine& engine, std::string_view path, std::string_view name,
+                                   DoneCallback callback);
+
 // Awaitable forms.
 inline auto stat(Engine& engine, std::string_view path) {
   return detail::make_awaitable<FileStat>([&engine, path](StatCallback cb) { stat(engine, path, std::move(cb)); });
@@ -173,6 +185,24 @@ inline auto exists(Engine& engine, std::string_view path) {
 inline auto statvfs(Engine& engine, std::string_view path) {
   return detail::make_awaitable<FsStats>(
       [&engine, path](FsStatsCallback cb) { statvfs(engine, path, std::move(cb)); });
+}
+
+inline auto get_xattr(Engine& engine, std::string_view path, std::string_view name, void* buffer, std::size_t size) {
+  return detail::make_awaitable<std::size_t>(
+      [=, &engine](IoCallback cb) { get_xattr(engine, path, name, buffer, size, std::move(cb)); });
+}
+inline auto set_xattr(Engine& engine, std::string_view path, std::string_view name, const void* value,
+                      std::size_t size, int flags = 0) {
+  return detail::make_awaitable<void>(
+      [=, &engine](DoneCallback cb) { set_xattr(engine, path, name, value, size, flags, std::move(cb)); });
+}
+inline auto list_xattr(Engine& engine, std::string_view path, void* buffer, std::size_t size) {
+  return detail::make_awaitable<std::size_t>(
+      [=, &engine](IoCallback cb) { list_xattr(engine, path, buffer, size, std::move(cb)); });
+}
+inline auto remove_xattr(Engine& engine, std::string_view path, std::string_view name) {
+  return detail::make_awaitable<void>(
+      [=, &engine](DoneCallback cb) { remove_xattr(engine, path, name, std::move(cb)); });
 }
 
 }  // namespace fs

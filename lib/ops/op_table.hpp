@@ -33,6 +33,8 @@ inline constexpr int unlinkat = 36;
 inline constexpr int mkdirat = 37;
 inline constexpr int symlinkat = 38;
 inline constexpr int linkat = 39;
+inline constexpr int fsetxattr = 41;
+inline constexpr int fgetxattr = 43;
 }  // namespace uring_op
 
 // What the core and the executors need to know about an op, beyond its arguments.
@@ -84,7 +86,13 @@ enum OpTrait : unsigned {
   /* fd is ready for `mode` (POLLIN, POLLOUT): a wait on a peer, never on a worker */                        \
   X(Poll, "poll", poll, poll_add, 0)                                                                         \
   /* openat2 with resolve flags */                                                                           \
-  X(OpenAt2, "openat2", openat2, openat2, kEinvalRefusal | kOpensFile)
+  X(OpenAt2, "openat2", openat2, openat2, kEinvalRefusal | kOpensFile)                                      \
+  /* extended attributes of fd, or of path when fd is OpArgs::kCwd (IORING_OP_GETXATTR/SETXATTR, */         \
+  /* which came with the f forms in 5.19); the name in path2, the value in buf/len */                        \
+  X(GetXattr, "get_xattr", getxattr, fgetxattr, 0)                                                           \
+  X(SetXattr, "set_xattr", setxattr, fsetxattr, 0)                                                           \
+  X(ListXattr, "list_xattr", listxattr, none, 0)                                                             \
+  X(RemoveXattr, "remove_xattr", removexattr, none, 0)
 
 enum class Op : std::uint8_t {
 #define RINGFILE_OP_ENUM(name, ...) name,

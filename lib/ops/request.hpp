@@ -126,6 +126,14 @@ struct OpArgs {
   static OpArgs poll(int fd, short events) noexcept;
   // Request::set_paths() gives it its path, Request::open_how_buffer() its open_how.
   static OpArgs openat2(int dirfd, int flags, unsigned mode, std::uint64_t resolve) noexcept;
+  // Extended attributes of fd, or with fd kCwd of the file set_paths() names (its
+  // path first, the attribute's name second; list_xattr has none).
+  static OpArgs get_xattr(int fd, void* value, std::size_t size) noexcept;
+  static OpArgs set_xattr(int fd, const void* value, std::size_t size, int flags) noexcept;
+  static OpArgs list_xattr(int fd, void* names, std::size_t size) noexcept;
+  static OpArgs remove_xattr(int fd) noexcept;
+  // Whether an xattr op names its file by path (the fd is kCwd).
+  bool xattr_by_path() const noexcept { return fd == kCwd; }
 
   static constexpr int kCwd = -100;  // AT_FDCWD
 };
@@ -212,6 +220,17 @@ inline OpArgs OpArgs::openat2(int dirfd, int flags, unsigned mode, std::uint64_t
   const bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
   return {.op = Op::OpenAt2, .fd = dirfd, .flags = flags | O_CLOEXEC, .mode = creates ? mode : 0u, .resolve = resolve};
 }
+
+inline OpArgs OpArgs::get_xattr(int fd, void* value, std::size_t size) noexcept {
+  return {.op = Op::GetXattr, .fd = fd, .buf = value, .len = size};
+}
+inline OpArgs OpArgs::set_xattr(int fd, const void* value, std::size_t size, int flags) noexcept {
+  return {.op = Op::SetXattr, .fd = fd, .flags = flags, .buf = const_cast<void*>(value), .len = size};
+}
+inline OpArgs OpArgs::list_xattr(int fd, void* names, std::size_t size) noexcept {
+  return {.op = Op::ListXattr, .fd = fd, .buf = names, .len = size};
+}
+inline OpArgs OpArgs::remove_xattr(int fd) noexcept { return {.op = Op::RemoveXattr, .fd = fd}; }
 
 // The rarely used payloads, apart from the hot request. Allocated the first time a
 // request needs one and kept with it, capacity included, for its next use.

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -377,6 +378,31 @@ std::int64_t seek_current(int fd) {
   if (i.error) return i.error;
   const off_t at = ::lseek(fd, 0, SEEK_CUR);
   return at < 0 ? -errno : at;
+}
+
+std::int64_t getxattr(int fd, const char* path, const char* name, void* value, std::size_t size) {
+  auto i = intercept(Call::getxattr);
+  if (i.error) return i.error;
+  return result_of(path ? ::getxattr(path, name, value, size) : ::fgetxattr(fd, name, value, size));
+}
+
+int setxattr(int fd, const char* path, const char* name, const void* value, std::size_t size, int flags) {
+  auto i = intercept(Call::setxattr);
+  if (i.error) return i.error;
+  return static_cast<int>(
+      result_of(path ? ::setxattr(path, name, value, size, flags) : ::fsetxattr(fd, name, value, size, flags)));
+}
+
+std::int64_t listxattr(int fd, const char* path, char* names, std::size_t size) {
+  auto i = intercept(Call::listxattr);
+  if (i.error) return i.error;
+  return result_of(path ? ::listxattr(path, names, size) : ::flistxattr(fd, names, size));
+}
+
+int removexattr(int fd, const char* path, const char* name) {
+  auto i = intercept(Call::removexattr);
+  if (i.error) return i.error;
+  return static_cast<int>(result_of(path ? ::removexattr(path, name) : ::fremovexattr(fd, name)));
 }
 
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len) {

@@ -77,6 +77,10 @@ enum class Call : std::uint8_t {
   uring_setup,     // io_uring_queue_init_params
   uring_register,  // buffer and file registration
   seek,            // lseek(fd, 0, SEEK_CUR): is a newly opened file seekable?
+  getxattr,        // getxattr and fgetxattr
+  setxattr,
+  listxattr,
+  removexattr,
   count_
 };
 
@@ -192,6 +196,11 @@ int openat2(int dirfd, const char* path, std::uint64_t flags, std::uint64_t mode
 // The file position, or -errno: -ESPIPE for pipes, FIFOs, sockets and other
 // streams that pread/pwrite refuse.
 std::int64_t seek_current(int fd);
+// Extended attributes of fd, or of path (following symlinks) when path is not null.
+std::int64_t getxattr(int fd, const char* path, const char* name, void* value, std::size_t size);
+int setxattr(int fd, const char* path, const char* name, const void* value, std::size_t size, int flags);
+std::int64_t listxattr(int fd, const char* path, char* names, std::size_t size);
+int removexattr(int fd, const char* path, const char* name);
 // Pages of [offset, offset + len) not in the page cache (cachestat(2), Linux 6.5),
 // or -errno: -ENOSYS on older kernels.
 std::int64_t uncached_pages(int fd, off_t offset, std::size_t len);

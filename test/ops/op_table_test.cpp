@@ -60,6 +60,10 @@ const Golden kGolden[] = {
     {Op::Sendfile, "sendfile", Call::sendfile, kNoOpcode, false},
     {Op::Poll, "poll", Call::poll, RINGFILE_OPCODE(POLL_ADD), false},
     {Op::OpenAt2, "openat2", Call::openat2, RINGFILE_OPCODE(OPENAT2), true},
+    {Op::GetXattr, "get_xattr", Call::getxattr, RINGFILE_OPCODE(FGETXATTR), false},
+    {Op::SetXattr, "set_xattr", Call::setxattr, RINGFILE_OPCODE(FSETXATTR), false},
+    {Op::ListXattr, "list_xattr", Call::listxattr, kNoOpcode, false},
+    {Op::RemoveXattr, "remove_xattr", Call::removexattr, kNoOpcode, false},
 };
 
 TEST(OpTable, EveryOpIsWrittenOutHere) {

@@ -153,6 +153,16 @@ bool uring_has_link_timeout() {
 #endif
 }
 
+bool uring_supports(detail::Op op) {
+#if RINGFILE_HAVE_IO_URING
+  auto probe = detail::probe_kernel();
+  return probe && detail::uring_opcode(op) != detail::uring_op::none && probe->supports_opcode(detail::uring_opcode(op));
+#else
+  (void)op;
+  return false;
+#endif
+}
+
 EngineOptions options_for(Backend backend) {
   EngineOptions o;
   o.backend = backend;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "ops/op_table.hpp"
 #include "ringfile/ringfile.hpp"
 
 namespace ringfile::test {
@@ -77,6 +78,8 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
 std::string skip_reason(Backend backend);
 // Whether this kernel's io_uring has IORING_OP_LINK_TIMEOUT (false without io_uring).
 bool uring_has_link_timeout();
+// Whether this kernel's io_uring has the opcode the op table names for `op`.
+bool uring_supports(detail::Op op);
 
 EngineOptions options_for(Backend backend);
 

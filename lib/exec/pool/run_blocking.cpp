@@ -65,6 +65,18 @@ template <> std::int64_t run<Op::Poll>(const OpArgs& a) { return poll_now(a); }
 template <> std::int64_t run<Op::OpenAt2>(const OpArgs& a) {
   return sys::openat2(a.fd, a.path, static_cast<unsigned>(a.flags), a.mode, a.resolve);
 }
+template <> std::int64_t run<Op::GetXattr>(const OpArgs& a) {
+  return sys::getxattr(a.fd, a.xattr_by_path() ? a.path : nullptr, a.path2, a.buf, a.len);
+}
+template <> std::int64_t run<Op::SetXattr>(const OpArgs& a) {
+  return sys::setxattr(a.fd, a.xattr_by_path() ? a.path : nullptr, a.path2, a.buf, a.len, a.flags);
+}
+template <> std::int64_t run<Op::ListXattr>(const OpArgs& a) {
+  return sys::listxattr(a.fd, a.xattr_by_path() ? a.path : nullptr, static_cast<char*>(a.buf), a.len);
+}
+template <> std::int64_t run<Op::RemoveXattr>(const OpArgs& a) {
+  return sys::removexattr(a.fd, a.xattr_by_path() ? a.path : nullptr, a.path2);
+}
 
 using RunFn = std::int64_t (*)(const OpArgs&);
 constexpr RunFn kRun[] = {

@@ -52,7 +52,8 @@ static_assert(uring_op::nop == IORING_OP_NOP && uring_op::readv == IORING_OP_REA
               uring_op::write == IORING_OP_WRITE && uring_op::openat2 == IORING_OP_OPENAT2 &&
               uring_op::splice == IORING_OP_SPLICE && uring_op::renameat == IORING_OP_RENAMEAT &&
               uring_op::unlinkat == IORING_OP_UNLINKAT && uring_op::mkdirat == IORING_OP_MKDIRAT &&
-              uring_op::symlinkat == IORING_OP_SYMLINKAT && uring_op::linkat == IORING_OP_LINKAT);
+              uring_op::symlinkat == IORING_OP_SYMLINKAT && uring_op::linkat == IORING_OP_LINKAT &&
+              uring_op::fsetxattr == IORING_OP_FSETXATTR && uring_op::fgetxattr == IORING_OP_FGETXATTR);
 
 std::string UringProbe::feature_names() const {
   std::string out;

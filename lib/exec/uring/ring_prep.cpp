@@ -72,6 +72,18 @@ template <> void prep<Op::Poll>(io_uring_sqe* sqe, const OpArgs& a) { io_uring_p
 template <> void prep<Op::OpenAt2>(io_uring_sqe* sqe, const OpArgs& a) {
   io_uring_prep_openat2(sqe, a.fd, a.path, a.how);
 }
+template <> void prep<Op::GetXattr>(io_uring_sqe* sqe, const OpArgs& a) {
+  auto* value = static_cast<char*>(a.buf);
+  const auto size = static_cast<unsigned>(a.len);
+  if (a.xattr_by_path()) io_uring_prep_getxattr(sqe, a.path2, value, a.path, size);
+  else io_uring_prep_fgetxattr(sqe, a.fd, a.path2, value, size);
+}
+template <> void prep<Op::SetXattr>(io_uring_sqe* sqe, const OpArgs& a) {
+  const auto* value = static_cast<const char*>(a.buf);
+  const auto size = static_cast<unsigned>(a.len);
+  if (a.xattr_by_path()) io_uring_prep_setxattr(sqe, a.path2, value, a.path, a.flags, size);
+  else io_uring_prep_fsetxattr(sqe, a.fd, a.path2, value, a.flags, size);
+}
 
 using PrepFn = void (*)(io_uring_sqe*, const OpArgs&);
 
