@@ -49,8 +49,7 @@ void GroupCommit::start_sync(FileState& file) {
   sync->completion.set([this, f = &file](std::int64_t res) { sync_done(*f, res); });
   // Not submit_file_op: a close the user asked for meanwhile waits for this sync
   // (the writes' holds keep it parked), so the file being "closing" is no refusal.
-  sync->file = &file;
-  ++file.in_flight;
+  sync->file = &file;  // counted in its in-flight ops once submitted
   core.submit(sync);
 }
 

@@ -54,9 +54,7 @@ bool EngineCore::covers_registered(unsigned index, const void* buffer, std::size
 }
 
 OpHandle EngineCore::accept(Request* request) {
-  ++stats_.submitted;
-  ++pending_;
-  work_started();
+  accepted(counted_file(*request));
   return handle_of(request);
 }
 
@@ -83,7 +81,6 @@ OpHandle EngineCore::submit(Request* request) {
 OpHandle EngineCore::submit_file_op(FileState* file, Request* request) {
   if (file->fd < 0 || file->closing) return fail(request, EBADF);
   request->file = file;  // args name the descriptors: send_to's ops use a pipe and a socket
-  ++file->in_flight;
   if (request->args.op == Op::Read && may_skip_queue(*request)) return submit_to_ring(request);
   return submit(request);
 }
@@ -107,9 +104,8 @@ OpHandle EngineCore::submit_to_ring(Request* request) {
 
 OpHandle EngineCore::submit_chain(FileState* file, Request* head) {
   for (Request* r = head; r; r = r->link_next) {
-    accept(r);
     r->file = file;  // members name their own descriptors (send_to's splice a pipe)
-    ++file->in_flight;
+    accept(r);
     if (op_timeout_.count() > 0) [[unlikely]] arm_deadline(r);
     r->link_tail = r != head && !r->link_next;
   }
@@ -251,23 +247,13 @@ std::int64_t EngineCore::final_result(Request& r) const noexcept {
 void EngineCore::complete(Request* r) {
   const std::int64_t res = final_result(*r);
   if (r->deadline != DeadlineClock::time_point{}) [[unlikely]] disarm_deadline(r);
-  --pending_;
-  ++stats_.completed;
-  if (FileState* file = r->file) {
-    if (r->args.op != Op::Close) {
-      leave_file(file);
-    } else {
-      file->fd = -1;
-      if (!file->has_handle) free_file(file);
+  deliver_op(counted_file(*r), pool_, r, [&] {
+    if (r->file && has_trait(r->args.op, kReleasesFd)) {  // the close of a file: its descriptor is gone
+      r->file->fd = -1;
+      if (!r->file->has_handle) free_file(r->file);
     }
-  }
-  // Back to the pool after the completion ran, also when it throws.
-  struct Release {
-    RequestPool& pool;
-    Request* r;
-    ~Release() { pool.release(r); }
-  } release{pool_, r};
-  if (r->completion) r->completion(res);
+    if (r->completion) r->completion(res);
+  });
 }
 
 void EngineCore::enter_backend(Request* r) noexcept {

@@ -14,6 +14,7 @@
 #include "core/event_set.hpp"
 #include "core/file_state.hpp"
 #include "core/fork_generation.hpp"
+#include "core/free_list.hpp"
 #include "core/pipe_cache.hpp"
 #include "core/posted.hpp"
 #include "core/ready_reads.hpp"
@@ -157,6 +158,32 @@ class EngineCore {
   }
 
  private:
+  // The one op lifecycle. Whatever carries an op (a Request, an owner fast-path
+  // read, a ring read), it is accepted once and delivered once: counted in the
+  // stats, in pending_ (run() waits for it) and, on a file, in the file's in-flight
+  // ops (a close waits for them); accepting one outside poll() makes event_fd()
+  // readable. Delivery undoes each, and the carrier goes back to its pool after
+  // the callback, also when the callback throws.
+  void accepted(FileState* file) {
+    ++stats_.submitted;
+    ++pending_;
+    if (file) ++file->in_flight;
+    work_started();
+  }
+  template <class Pool, class Carrier, class Callback>
+  void deliver_op(FileState* file, Pool& pool, Carrier* carrier, Callback&& callback) {
+    --pending_;
+    ++stats_.completed;
+    if (file) leave_file(file);
+    RecycleAtExit<Pool, Carrier> recycle{pool, carrier};
+    callback();
+  }
+  // A request's file, when the request counts in its in-flight ops: every op on a
+  // file but its close, which waits for the others.
+  static FileState* counted_file(const Request& r) noexcept {
+    return has_trait(r.args.op, kReleasesFd) ? nullptr : r.file;
+  }
+
   static OpHandle handle_of(const Request* r) noexcept { return OpHandle(r, r->serial); }
   // A ring read's handle names its entry, marked in the low bit apart from a Request.
   static constexpr std::uintptr_t kRingReadHandle = 1;

@@ -97,12 +97,9 @@ OpHandle EngineCore::read_at_once(FileState* file, void* buf, std::size_t len, s
     tried = n;
     return {};
   }
-  ++stats_.submitted;
   ++stats_.fast_path_reads;
-  ++pending_;
-  ++file->in_flight;
   ready_reads_.push(std::move(callback), n, file);
-  work_started();
+  accepted(file);
   return handle_of(&finished_at_once_);
 }
 
@@ -111,11 +108,9 @@ std::size_t EngineCore::deliver_ready_reads() {
   // Reads the callbacks below finish wait for the next call.
   for (std::size_t n = ready_reads_.size(); delivered < n && !destroy_requested_; ++delivered) {
     ReadyReads::Entry* e = ready_reads_.pop_front();
-    --pending_;
-    ++stats_.completed;
-    leave_file(e->file);
-    RecycleAtExit<ReadyReads, ReadyReads::Entry> recycle{ready_reads_, e};
-    if (e->callback) e->callback(static_cast<std::size_t>(e->res));
+    deliver_op(e->file, ready_reads_, e, [e] {
+      if (e->callback) e->callback(static_cast<std::size_t>(e->res));
+    });
   }
   return delivered;
 }

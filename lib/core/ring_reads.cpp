@@ -46,14 +46,11 @@ OpHandle EngineCore::read_on_ring(FileState* file, void* buf, std::size_t len, s
   e->offset = offset;
   e->fd = file->fd;
   e->fixed_slot = file->fixed_slot;
-  ++stats_.submitted;
   ++stats_.ring_reads_without_request;
-  ++pending_;
-  ++file->in_flight;
+  accepted(file);
   ++in_backend_;
   router_.primary().start_tagged_read(*e);
   unflushed_ = true;
-  work_started();
   return OpHandle(tagged_handle(e), e->serial);
 }
 
@@ -75,12 +72,10 @@ std::size_t EngineCore::deliver_ring_reads() {
     if (needs_request_path(res) && !e->cancelled && !shutting_down_) [[unlikely]] {
       if (ring_read_to_request(e, res)) continue;
     }
-    --pending_;
-    ++stats_.completed;
-    leave_file(e->file);
-    RecycleAtExit<RingReads, RingReads::Entry> recycle{ring_reads_, e};
     ++delivered;
-    if (e->callback) deliver_io(e->callback, res);
+    deliver_op(e->file, ring_reads_, e, [e, res] {
+      if (e->callback) deliver_io(e->callback, res);
+    });
   }
   if (ring_results_next_ == ring_results_.size()) {
     ring_results_.clear();

@@ -396,6 +396,7 @@ class RequestPool {
     r->next = free_;
     free_ = r;
   }
+  void recycle(Request* r) noexcept { release(r); }  // RecycleAtExit's name for it
 
  private:
   void grow();
