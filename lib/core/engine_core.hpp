@@ -164,20 +164,25 @@ class EngineCore {
   // ops (a close waits for them); accepting one outside poll() makes event_fd()
   // readable. Delivery undoes each, and the carrier goes back to its pool after
   // the callback, also when the callback throws.
-  void accepted(FileState* file) {
+  // `file` is a FileState& for the reads, which always have one, or a FileState*
+  // that may be null for requests.
+  template <class File>
+  void accepted(File&& file) {
     ++stats_.submitted;
     ++pending_;
-    if (file) ++file->in_flight;
+    if (FileState* f = file_of(file)) ++f->in_flight;
     work_started();
   }
-  template <class Pool, class Carrier, class Callback>
-  void deliver_op(FileState* file, Pool& pool, Carrier* carrier, Callback&& callback) {
+  template <class File, class Pool, class Carrier, class Callback>
+  void deliver_op(File&& file, Pool& pool, Carrier* carrier, Callback&& callback) {
     --pending_;
     ++stats_.completed;
-    if (file) leave_file(file);
+    if (FileState* f = file_of(file)) leave_file(f);
     RecycleAtExit<Pool, Carrier> recycle{pool, carrier};
     callback();
   }
+  static FileState* file_of(FileState* file) noexcept { return file; }
+  static FileState* file_of(FileState& file) noexcept { return &file; }
   // A request's file, when the request counts in its in-flight ops: every op on a
   // file but its close, which waits for the others.
   static FileState* counted_file(const Request& r) noexcept {
@@ -252,10 +257,18 @@ class EngineCore {
 
   // Marks a poll()/wait()/run() (or shutdown) on the stack: callbacks run inside
   // one. The outermost one to unwind performs a deferred destruction.
+  void destroy_unwound();  // the last CallScope of an Engine destroyed inside a callback
   class CallScope {
    public:
-    CallScope(EngineCore& core, bool polling) noexcept;
-    ~CallScope();
+    // Inline: every poll() and wait() passes here (callgrind counts the call).
+    CallScope(EngineCore& core, bool polling) noexcept : core_(core), was_polling_(core.polling_) {
+      ++core_.depth_;
+      core_.polling_ = polling;
+    }
+    ~CallScope() {
+      core_.polling_ = was_polling_;
+      if (--core_.depth_ == 0 && core_.destroy_requested_) [[unlikely]] core_.destroy_unwound();
+    }
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
 

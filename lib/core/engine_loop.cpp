@@ -17,17 +17,10 @@ EngineCore::~EngineCore() {
   shutdown();
 }
 
-EngineCore::CallScope::CallScope(EngineCore& core, bool polling) noexcept
-    : core_(core), was_polling_(core.polling_) {
-  ++core_.depth_;
-  core_.polling_ = polling;
-}
-
-EngineCore::CallScope::~CallScope() {
-  core_.polling_ = was_polling_;
-  if (--core_.depth_ > 0 || !core_.destroy_requested_) return;
-  core_.destroy_requested_ = false;  // the teardown delivers what is left
-  delete &core_;
+// The Engine went away inside a callback; the outermost call is unwinding now.
+void EngineCore::destroy_unwound() {
+  destroy_requested_ = false;  // the teardown delivers what is left
+  delete this;
 }
 
 bool EngineCore::destroy_when_unwound() noexcept {

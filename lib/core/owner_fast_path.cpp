@@ -99,7 +99,7 @@ OpHandle EngineCore::read_at_once(FileState* file, void* buf, std::size_t len, s
   }
   ++stats_.fast_path_reads;
   ready_reads_.push(std::move(callback), n, file);
-  accepted(file);
+  accepted(*file);
   return handle_of(&finished_at_once_);
 }
 
@@ -108,7 +108,7 @@ std::size_t EngineCore::deliver_ready_reads() {
   // Reads the callbacks below finish wait for the next call.
   for (std::size_t n = ready_reads_.size(); delivered < n && !destroy_requested_; ++delivered) {
     ReadyReads::Entry* e = ready_reads_.pop_front();
-    deliver_op(e->file, ready_reads_, e, [e] {
+    deliver_op(*e->file, ready_reads_, e, [e] {
       if (e->callback) e->callback(static_cast<std::size_t>(e->res));
     });
   }

@@ -47,7 +47,7 @@ OpHandle EngineCore::read_on_ring(FileState* file, void* buf, std::size_t len, s
   e->fd = file->fd;
   e->fixed_slot = file->fixed_slot;
   ++stats_.ring_reads_without_request;
-  accepted(file);
+  accepted(*file);
   ++in_backend_;
   router_.primary().start_tagged_read(*e);
   unflushed_ = true;
@@ -73,7 +73,7 @@ std::size_t EngineCore::deliver_ring_reads() {
       if (ring_read_to_request(e, res)) continue;
     }
     ++delivered;
-    deliver_op(e->file, ring_reads_, e, [e, res] {
+    deliver_op(*e->file, ring_reads_, e, [e, res] {
       if (e->callback) deliver_io(e->callback, res);
     });
   }
