@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <new>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <system_error>
 #include <thread>
+
+#include <unistd.h>
+
+#include "core/fifo_open.hpp"
 
 namespace ringfile::detail {
 
@@ -28,6 +28,7 @@ Router::Router(std::unique_ptr<Executor> primary) : primary_(std::move(primary))
   }
   capacity_ = primary_->capacity();
   tagged_reads_ = !primary_is_pool_ && (primary_ops_ & op_bit(Op::Read)) && primary_->takes_tagged_reads();
+  if (primary_->submits_as_creator()) creator_ = Credentials::current();
 }
 
 Router::~Router() {
@@ -58,8 +59,21 @@ void Router::start(Request* head) {
     start_on_pool(head);
     return;
   }
+  if (creator_.has_value() && refused_as_creator(head)) return;
   for (Request* r = head; r; r = r->link_next) r->route = Route::Primary;
   primary_->start(head);
+}
+
+// The primary's kernel thread would run `head` with the identity the engine was
+// made with: once the process's own differs (a privilege dropped), EPERM.
+bool Router::refused_as_creator(Request* head) {
+  if (Credentials::current() == *creator_) return false;
+  for (Request* r = head; r; r = r->link_next) {
+    r->route = Route::Primary;
+    r->res = -EPERM;
+    failed_.push_back(r);
+  }
+  return true;
 }
 
 Executor* Router::pool() {
@@ -124,30 +138,9 @@ bool Router::rerouted(Request* r) {
   return true;
 }
 
-// io_uring opens without blocking first (O_NONBLOCK), IORING_OP_OPENAT and
-// IORING_OP_OPENAT2 alike, which on a FIFO is not what open(2) does: a write open
-// with no reader fails with ENXIO instead of waiting, and a read open with no
-// writer succeeds at once, so the first read sees end of file. Both go to the
-// pool, whose poller waits for the partner without holding a worker: a write open
-// as it was asked, a read open with the descriptor the ring gave (held, so data a
-// writer leaves behind stays in the FIFO), returned once a writer is there.
-bool Router::open_waits_for_partner(Request& r) {
-  const OpArgs& a = r.args;
-  if (primary_is_pool_ || !has_trait(a.op, kOpensFile) || r.cancelled.load(std::memory_order_relaxed) || (a.flags & O_NONBLOCK)) {
-    return false;
-  }
-  if (r.res == -ENXIO) return (a.flags & O_ACCMODE) != O_RDONLY;
-  if (r.res < 0 || (a.flags & O_ACCMODE) != O_RDONLY) return false;
-  const int fd = static_cast<int>(r.res);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
-  r.fifo_placeholder = fd;
-  return true;
-}
-
 void Router::take_primary(RequestQueue& from, RequestQueue& done) {
   while (Request* r = from.pop_front()) {
-    if (open_waits_for_partner(*r)) {
+    if (!primary_is_pool_ && open_waits_for_partner(*r)) {
       start_on_pool(r);
       continue;
     }

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
+#include "core/credentials.hpp"
 #include "core/file_state.hpp"
 #include "exec/executor.hpp"
 
@@ -34,6 +36,7 @@ class Router {
   bool primary_runs(const Request& r) const noexcept { return !needs_pool(r); }
   // Starts a lone request primary_runs() said yes to, without the chain walk.
   void start_on_primary(Request* r) {
+    if (creator_.has_value() && refused_as_creator(r)) [[unlikely]] return;
     r->fixed_slot = fixed_slot_of(*r);
     r->route = Route::Primary;
     primary_->start(r);
@@ -69,10 +72,10 @@ class Router {
   // The registered slot of the file `r` works on, when its descriptor is that file's.
   static int fixed_slot_of(const Request& r) noexcept;
   void start_on_pool(Request* head);
+  bool refused_as_creator(Request* head);
   void flush_pool();
   Executor* pool();
   bool rerouted(Request* r);
-  bool open_waits_for_partner(Request& r);
   void take_pool(RequestQueue& done);
   void take_primary(RequestQueue& from, RequestQueue& done);
 
@@ -84,7 +87,9 @@ class Router {
   std::uint32_t primary_ops_ = 0;  // op_bit of every op the primary can run
   bool pool_unflushed_ = false;
   std::size_t on_pool_ = 0;
-  RequestQueue failed_;  // the pool could not be made: completed with its errno
+  RequestQueue failed_;  // completed with an errno before any executor saw them
+  // The identity the primary submits with, when it is not the caller's (SQPOLL).
+  std::optional<Credentials> creator_;
   std::uint64_t fallbacks_ = 0;
 };
 

@@ -54,6 +54,9 @@ class Executor {
   // Whether a lone request with a deadline gets it enforced in the kernel
   // (io_uring's IORING_OP_LINK_TIMEOUT); otherwise the core's timer cancels it.
   virtual bool enforces_deadlines() const noexcept { return false; }
+  // Whether a kernel thread submits its ops with the identity the executor was
+  // made with (io_uring's SQPOLL), not the caller's: the core checks credentials.
+  virtual bool submits_as_creator() const noexcept { return false; }
   // Starts one request, or a chain (link_next) as a unit; it may wait until flush().
   virtual void start(Request* request) = 0;
   // Hands started requests to the kernel or the workers.

@@ -20,7 +20,7 @@
 // - the peer poller's F_DUPFD_CLOEXEC of a waiting op's descriptor, and its close:
 //   the poller's own handle, so the caller may close theirs meanwhile;
 // - probes that pick a route and fall back to the ordinary one when they fail:
-//   fstat for "a FIFO?" (router.cpp, peer_wait.cpp) and "a regular file, how big?"
+//   fstat for "a FIFO?" (fifo_open.cpp, peer_wait.cpp) and "a regular file, how big?"
 //   (cache_residency.cpp, owner_fast_path.cpp, send_to.cpp), fcntl(F_GETFL) for
 //   O_NONBLOCK and the access mode (owner_fast_path.cpp, peer_wait.cpp,
 //   send_to.cpp), and send_to's getsockopt(SO_SNDBUF) and ioctl(SIOCOUTQ) for the

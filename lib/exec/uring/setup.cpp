@@ -125,7 +125,6 @@ std::unique_ptr<Executor> make_uring_backend(const EngineOptions& options, int& 
 int UringBackend::init(const EngineOptions& options, std::string& reason) {
   ring_ = std::make_unique<io_uring>();
   sqpoll_ = options.sqpoll;
-  if (sqpoll_) setup_credentials_ = current_credentials();
   if (int ret = set_up_ring(std::clamp(options.queue_depth, 4u, kMaxEntries), reason); ret < 0) return ret;
   ring_ready_ = true;
   if (sqpoll_) overflow_.reserve(2 * sq_entries());
@@ -308,20 +307,6 @@ void UringBackend::unregister_file(int slot) {
     free_slots_.push_back(static_cast<unsigned>(slot));
   }
 }
-
-UringBackend::Credentials UringBackend::current_credentials() {
-  Credentials c;
-  ::getresuid(&c.uid[0], &c.uid[1], &c.uid[2]);
-  ::getresgid(&c.gid[0], &c.gid[1], &c.gid[2]);
-  const int n = ::getgroups(0, nullptr);
-  if (n > 0) {
-    c.groups.resize(static_cast<std::size_t>(n));
-    c.groups.resize(static_cast<std::size_t>(std::max(0, ::getgroups(n, c.groups.data()))));
-  }
-  return c;
-}
-
-bool UringBackend::credentials_changed() const { return !(current_credentials() == setup_credentials_); }
 
 void UringBackend::add_stats(EngineStats& stats) const noexcept {
   stats.kernel_enters += enters_;

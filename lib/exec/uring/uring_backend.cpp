@@ -74,15 +74,6 @@ void UringBackend::start(Request* head) {
     ++ring_requests_;
     return;
   }
-  if (sqpoll_ && credentials_changed()) {
-    // The SQ thread would run it with the set-up credentials (libuv's
-    // CVE-2024-22017): refuse rather than act with privileges the process dropped.
-    for (Request* r = head; r; r = r->link_next) {
-      r->res = -EPERM;
-      early_.push_back(r);
-    }
-    return;
-  }
   unsigned length = 0;
   for (Request* r = head; r; r = r->link_next) ++length;
   // A single op with a deadline is linked to an IORING_OP_LINK_TIMEOUT; the core's

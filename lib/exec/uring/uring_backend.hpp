@@ -49,12 +49,13 @@ class UringBackend final : public Executor {
   unsigned capacity() const noexcept override { return capacity_; }
   bool supports(Op op) const noexcept override { return probe_.supports(op); }
   bool enforces_deadlines() const noexcept override;
+  bool submits_as_creator() const noexcept override { return sqpoll_; }
   void start(Request* request) override;
   void flush() override;
   void reap(RequestQueue& done, std::chrono::nanoseconds timeout) override;
   void cancel(Request* request) override;
 
-  // Not under SQPOLL, whose submissions need the credentials check of start().
+  // Not under SQPOLL, whose submissions need the core's credentials check.
   bool takes_tagged_reads() const noexcept override { return !sqpoll_; }
   void start_tagged_read(TaggedRead& read) override;
   void cancel_tagged_read(const TaggedRead& read) override;
@@ -112,7 +113,6 @@ class UringBackend final : public Executor {
   void finish_tagged(std::uint64_t user_data, int cqe_res);
   // Asks the kernel to end the op with this user_data; the cancel's own CQE is ignored.
   void cancel_user_data(std::uint64_t user_data);
-  bool credentials_changed() const;
   std::size_t take_early(RequestQueue& done);
   void wait(RequestQueue& done, std::chrono::nanoseconds timeout);
   void drain_before_exit();
@@ -124,16 +124,6 @@ class UringBackend final : public Executor {
   UringProbe probe_;
   unsigned capacity_ = 0;
   bool sqpoll_ = false;
-  // SQPOLL: the kernel thread submits with the credentials the ring was set up
-  // with; ops are refused once the process's own differ (a dropped privilege).
-  struct Credentials {
-    uid_t uid[3] = {};  // real, effective, saved
-    gid_t gid[3] = {};
-    std::vector<gid_t> groups;
-    bool operator==(const Credentials&) const = default;
-  };
-  static Credentials current_credentials();
-  Credentials setup_credentials_;
 
   int event_fd_ = -1;  // registered with the ring: readable when CQEs are posted
   int wake_fd_ = -1;   // polled inside the ring: wake() writes it
