@@ -7,6 +7,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/engine_core.hpp"
+#include "core/feature_state.hpp"
+
 namespace ringfile::detail {
 
 struct Pipe {
@@ -16,7 +19,7 @@ struct Pipe {
 
 // Pipes the engine keeps for splicing a file to a socket (send_to on io_uring):
 // one per transfer in flight, reused once it is empty again.
-class PipeCache {
+class PipeCache final : public FeatureState {
  public:
   PipeCache() = default;
   PipeCache(const PipeCache&) = delete;
@@ -58,5 +61,7 @@ class PipeCache {
   }
   std::vector<Pipe> spare_;
 };
+
+inline PipeCache& send_pipes(EngineCore& core) { return core.feature_state<PipeCache>(EngineFeature::SendPipes); }
 
 }  // namespace ringfile::detail

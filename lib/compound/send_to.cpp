@@ -5,7 +5,7 @@
 // waited for with POLLOUT inside the engine; SIGPIPE never reaches the program
 // (io_uring's workers and the pool's block it), so a closed peer is EPIPE.
 // Cached data to a non-blocking descriptor goes with sendfile on the owner thread
-// (EngineCore::send_cached), a part each time the socket has room; from the first
+// (owner_send.cpp), a part each time the socket has room; from the first
 // part that is not cached, the route above takes the rest. A peer that stops
 // reading never holds a worker (the pool's or the kernel's): a blocking pipe is
 // written through a non-blocking descriptor of its own, and a blocking socket is
@@ -26,6 +26,8 @@
 
 #include "api/completion.hpp"
 #include "api/file_access.hpp"
+#include "compound/owner_send.hpp"
+#include "compound/pipe_cache.hpp"
 #include "core/engine_core.hpp"
 
 namespace ringfile {
@@ -90,7 +92,7 @@ struct SendJob {
   }
 
   static void finish(Ptr job, std::int64_t res) {
-    job->core->pipes().give(job->pipe, job->in_pipe == 0);
+    send_pipes(*job->core).give(job->pipe, job->in_pipe == 0);
     job->pipe = {};
     if (job->owns_out) ::close(job->out);
     if (!job->callback) return;
@@ -149,7 +151,7 @@ struct SendJob {
   // POLLOUT, a socket already full again means waiting once more, not giving the
   // cached rest to the engine's route.
   void send_from_owner(bool after_pollout = false) {
-    const std::int64_t n = core->send_cached(file, out, offset, left);
+    const std::int64_t n = send_cached(*core, file, out, offset, left);
     if (n == 0 && after_pollout && ++full_retries <= kFullRetries) return;  // owner_sends stays set
     owner_sends = n > 0;
     if (!owner_sends) return;
@@ -266,7 +268,7 @@ void File::send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallba
   }
   const detail::Executor& primary = core->router().primary();
   const bool splice = primary.kind() == Backend::IoUring && primary.supports(detail::Op::Splice);
-  if (!err && splice) err = -core->pipes().take(job->pipe);
+  if (!err && splice) err = -send_pipes(*core).take(job->pipe);
   if (err) return SendJob::finish_later(std::move(job), -err);
   SendJob::step(std::move(job));
 }

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "core/event_set.hpp"
+#include "core/feature_state.hpp"
 #include "core/file_state.hpp"
 #include "core/fork_generation.hpp"
 #include "core/free_list.hpp"
-#include "core/pipe_cache.hpp"
 #include "core/posted.hpp"
 #include "core/ready_reads.hpp"
 #include "core/ring_reads.hpp"
@@ -43,7 +43,11 @@ class EngineCore {
 
   Executor& backend() noexcept { return router_.primary(); }
   Router& router() noexcept { return router_; }
-  PipeCache& pipes() noexcept { return pipes_; }
+  // A compound op's state for this engine (feature_state.hpp), made on first use.
+  template <class State>
+  State& feature_state(EngineFeature feature) {
+    return state_in<State>(features_, feature);
+  }
 
   // OpTimeout: ops submitted while it is nonzero carry a deadline (deadlines.cpp).
   std::chrono::nanoseconds op_timeout() const noexcept { return op_timeout_; }
@@ -115,10 +119,8 @@ class EngineCore {
   // A read tried without blocking that did not finish: the engine takes it over.
   void after_nowait_read(Request* request, FileState* file, std::int64_t n);
 
-  // File::send_to's cached-data fast path: sendfile on the owner thread. Returns
-  // the bytes sent, 0 when the socket had no room (EAGAIN), or -1 when the engine
-  // must send them.
-  std::int64_t send_cached(FileState* file, int out_fd, std::int64_t offset, std::size_t len);
+  // Counts a send_to sent from the owner thread (compound/owner_send.cpp).
+  void count_fast_path_send() noexcept { ++stats_.fast_path_sends; }
 
   Result<void> flush();
   Result<std::size_t> poll();
@@ -306,7 +308,7 @@ class EngineCore {
   FileState* files_ = nullptr;
   PostedQueue posted_;
   EngineStats stats_;
-  PipeCache pipes_;
+  FeatureSlots<EngineFeature> features_;
 
   // Per-op deadlines (deadlines.cpp): each armed op, by deadline, until it completes.
   using DeadlineClock = std::chrono::steady_clock;

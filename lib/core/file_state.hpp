@@ -2,24 +2,17 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 #include <fcntl.h>
 
 #include "core/cache_residency.hpp"
+#include "core/feature_state.hpp"
 
 namespace ringfile::detail {
 
 class EngineCore;
 struct Request;
 
-// What a compound op keeps per file (write_durable's group commit, copy_to's
-// refused pairs): made by the feature on first use and destroyed with the file.
-// The core never looks inside.
-struct FeatureState {
-  virtual ~FeatureState() = default;
-};
-enum class FileFeature : std::uint8_t { DurableWrites, Copies, Count };
 
 // Engine-side state of one open file, which the core consults to route its ops.
 // A File handle points at it; the engine keeps it until the close completes. If
@@ -39,7 +32,7 @@ struct FileState {
   CacheResidency residency;           // buffered reads: cold ones leave the owner thread
   int fixed_slot = -1;                // io_uring registered-file slot, or -1
   std::uint32_t refused_ops = 0;      // op_bit of each op the filesystem refused via io_uring
-  std::unique_ptr<FeatureState> features[static_cast<std::size_t>(FileFeature::Count)];
+  FeatureSlots<FileFeature> features;
 
   FileState* prev = nullptr;  // the engine's list of live files
   FileState* next = nullptr;
@@ -48,9 +41,7 @@ struct FileState {
 // The feature's state of `file`, made on first use.
 template <class State>
 State& feature_state(FileState& file, FileFeature feature) {
-  auto& slot = file.features[static_cast<std::size_t>(feature)];
-  if (!slot) slot = std::make_unique<State>();
-  return static_cast<State&>(*slot);
+  return state_in<State>(file.features, feature);
 }
 // Null while the feature has none.
 template <class State>

@@ -21,10 +21,12 @@
 //   the poller's own handle, so the caller may close theirs meanwhile;
 // - probes that pick a route and fall back to the ordinary one when they fail:
 //   fstat for "a FIFO?" (fifo_open.cpp, peer_wait.cpp) and "a regular file, how big?"
-//   (cache_residency.cpp, owner_fast_path.cpp, send_to.cpp), fcntl(F_GETFL) for
-//   O_NONBLOCK and the access mode (owner_fast_path.cpp, peer_wait.cpp,
-//   send_to.cpp), and send_to's getsockopt(SO_SNDBUF) and ioctl(SIOCOUTQ) for the
+//   (cache_residency.cpp, owner_send.cpp, send_to.cpp), fcntl(F_GETFL) for
+//   O_NONBLOCK and the access mode (owner_send.cpp, peer_wait.cpp, send_to.cpp), and send_to's getsockopt(SO_SNDBUF) and ioctl(SIOCOUTQ) for the
 //   room left in a blocking socket;
+// - send_to's pipe cache (compound/pipe_cache.hpp): pipe2 for a pipe the engine
+//   keeps (its EMFILE is the send's error), FIONREAD before one is reused, and
+//   closing them: the engine's own plumbing for the splice route;
 // - send_to's open of /proc/self/fd/N (a non-blocking descriptor of the caller's
 //   pipe) and its close: without /proc it uses the caller's descriptor as it is;
 // - File::adopt's fcntl(F_GETFL) and Dir::adopt's fstat, which check the caller's
