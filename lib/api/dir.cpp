@@ -15,6 +15,7 @@
 #include "api/engine_access.hpp"
 #include "api/file_access.hpp"
 #include "api/fs_ops.hpp"
+#include "compound/job.hpp"
 #include "compound/path_walk.hpp"
 #include "core/engine_core.hpp"
 
@@ -47,14 +48,17 @@ Result<Dir> Dir::adopt(Engine& engine, int fd, File::Ownership ownership) {
 namespace {
 
 // One open_at: openat2 first; the component walk if the kernel has no openat2.
-struct OpenAt {
-  EngineCore* core;
+struct OpenAt : detail::Job {
+  OpenAt(EngineCore& core, detail::FileState* dir, std::string path, int flags, unsigned mode, std::uint64_t resolve,
+         OpenCallback callback)
+      : Job(&core), dir(dir), path(std::move(path)), flags(flags), mode(mode), resolve(resolve),
+        callback(std::move(callback)) {}
+
   detail::FileState* dir;
   std::string path;
   int flags;
   unsigned mode;
   std::uint64_t resolve;
-  EngineCore::JobContext context;  // what it started under, which the walk keeps
   OpenCallback callback;
 
   static void deliver(std::unique_ptr<OpenAt> self, std::int64_t res) {
@@ -75,7 +79,7 @@ struct OpenAt {
       return std::int64_t{detail::walk_open(dirfd, path, flags, mode, resolve)};
     });
     r->completion.set([self = std::move(self)](std::int64_t res) mutable { deliver(std::move(self), res); });
-    EngineCore::InContext in_context(*s.core, s.context);
+    const auto in_context = s.step_scope();
     s.core->submit_file_op(s.dir, r);
   }
 };
@@ -97,9 +101,8 @@ OpHandle open_at(Dir& dir, std::string_view relative_path, int flags, mode_t mod
   }
   EngineCore& core = *state->core;
   if (core.rejects_foreign(callback)) return {};
-  auto job = std::make_unique<OpenAt>(OpenAt{&core, state, std::string(relative_path), flags | O_CLOEXEC, mode,
-                                             static_cast<std::uint64_t>(resolve), core.job_context(),
-                                             std::move(callback)});
+  auto job = std::make_unique<OpenAt>(core, state, std::string(relative_path), flags | O_CLOEXEC, mode,
+                                      static_cast<std::uint64_t>(resolve), std::move(callback));
   Request* r = core.make_request(OpArgs::openat2(state->fd, flags, mode, job->resolve));
   const int err = check_relative_path(relative_path);
   if (!err) {

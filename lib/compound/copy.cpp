@@ -18,6 +18,7 @@
 #include "api/engine_access.hpp"
 #include "api/file_access.hpp"
 #include "api/fs_ops.hpp"
+#include "compound/job.hpp"
 #include "core/engine_core.hpp"
 #include "ringfile/whole_file.hpp"
 
@@ -29,6 +30,7 @@ using detail::feature_state;
 using detail::FileAccess;
 using detail::FileFeature;
 using detail::FileState;
+using detail::Job;
 using detail::find_feature_state;
 
 namespace {
@@ -52,7 +54,8 @@ bool pair_refused(const FileState& src, const FileState* dst) {
                         refused->destinations.end();
 }
 
-struct CopyJob {
+struct CopyJob : Job {
+  using Job::Job;
   File* src = nullptr;
   File* dst = nullptr;
   std::int64_t offset = 0;
@@ -70,8 +73,6 @@ struct CopyJob {
   dev_t src_device = 0;  // the source's, while looking for an overlap
   std::uint64_t src_inode = 0;
   std::uint64_t src_size = 0;
-  EngineCore* core = nullptr;
-  EngineCore::JobContext context;  // the caller's, for every step (OpTimeout)
   std::unique_ptr<char[]> buffer;
   IoCallback callback;
 
@@ -104,7 +105,7 @@ struct CopyJob {
   // and a front-to-back copy would read what an earlier chunk already overwrote.
   static void find_overlap(std::unique_ptr<CopyJob> job) {
     CopyJob* j = job.get();
-    EngineCore::InContext in_context(*j->core, j->context);
+    const auto in_context = j->step_scope();
     j->src->stat([job = std::move(job)](Result<FileStat> st) mutable {
       if (!st) return finish(std::move(job), -st.error().value());
       job->src_device = st->device;
@@ -112,7 +113,7 @@ struct CopyJob {
       job->src_size = st->size;
       if (job->src == job->dst) return one_file(std::move(job));
       CopyJob* j = job.get();
-      EngineCore::InContext in_context(*j->core, j->context);
+      const auto in_context = j->step_scope();
       j->dst->stat([job = std::move(job)](Result<FileStat> st) mutable {
         if (!st) return finish(std::move(job), -st.error().value());
         if (st->device != job->src_device || st->inode != job->src_inode) return start(std::move(job));
@@ -169,12 +170,11 @@ struct CopyJob {
         core.make_request(detail::OpArgs::copy_range(from->fd, job->offset, to->fd, job->dest_offset, n));
     // The destination stays open while the op may write it.
     core.hold(to);
-    const EngineCore::JobContext context = job->context;
+    const auto in_context = job->step_scope();
     r->completion.set([job = std::move(job), from, to, &core](std::int64_t res) mutable {
       core.release(to);
       range_done(std::move(job), from, to, res);
     });
-    EngineCore::InContext in_context(core, context);
     core.submit_file_op(from, r);
   }
 
@@ -211,7 +211,7 @@ struct CopyJob {
       }
       write_step(std::move(job), *n, want);
     };
-    EngineCore::InContext in_context(*j->core, j->context);
+    const auto in_context = j->step_scope();
     // Backwards, a short read would leave a gap below the chunk copied before.
     if (j->backward) j->src->read_exact(j->buffer.get(), want, at, std::move(read));
     else j->src->read(j->buffer.get(), want, at, std::move(read));
@@ -220,7 +220,7 @@ struct CopyJob {
   static void write_step(std::unique_ptr<CopyJob> job, std::size_t n, std::size_t want) {
     CopyJob* j = job.get();
     const std::int64_t at = j->dst_stream ? kStreamOffset : j->dest_offset + j->chunk_start(want);
-    EngineCore::InContext in_context(*j->core, j->context);
+    const auto in_context = j->step_scope();
     j->dst->write_all(j->buffer.get(), n, at, [job = std::move(job), n, want](Result<std::size_t> w) mutable {
       if (!w) return finish(std::move(job), -w.error().value());
       if (job->backward) {
@@ -251,7 +251,7 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
                    IoCallback callback) {
   EngineCore* core = FileAccess::core(*this);
   if (core && core->rejects_foreign(callback)) return;
-  auto job = std::make_unique<CopyJob>();
+  auto job = std::make_unique<CopyJob>(core);
   job->src = this;
   job->dst = &dest;
   job->offset = offset;
@@ -267,8 +267,6 @@ void File::copy_to(File& dest, std::int64_t offset, std::int64_t dest_offset, st
     core->fail(r, err);
     return;
   }
-  job->core = core;
-  job->context = core->job_context();
   job->src_stream = state_->stream_only;
   job->dst_stream = dest.state_->stream_only;
   if (job->may_overlap()) return CopyJob::find_overlap(std::move(job));
@@ -279,9 +277,8 @@ namespace fs {
 
 namespace {
 
-struct CopyFile {
-  EngineCore* core;
-  EngineCore::JobContext context;  // the caller's, for every step (OpTimeout)
+struct CopyFile : Job {
+  using Job::Job;
   std::string to;
   File src;
   File dst;
@@ -294,7 +291,7 @@ struct CopyFile {
     if (!file) return self->callback(file.error());
     self->src = std::move(*file);
     CopyFile* s = self.get();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->src.stat([self = std::move(self)](Result<FileStat> st) mutable {
       if (!st) return close_all(std::move(self), st.error());
       if (st->is_directory()) return close_all(std::move(self), errno_code(EISDIR));
@@ -308,20 +305,20 @@ struct CopyFile {
   // device and inode say so, with no window for a rename between a stat and the open.
   static void open_destination(std::unique_ptr<CopyFile> self) {
     CopyFile* s = self.get();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     detail::open_path(*s->core, s->to, O_WRONLY | O_CREAT, s->source.mode & 07777,
                       [self = std::move(self)](Result<File> dst) mutable {
                         if (!dst) return close_all(std::move(self), dst.error());
                         self->dst = std::move(*dst);
                         CopyFile* s = self.get();
-                        EngineCore::InContext in_context(*s->core, s->context);
+                        const auto in_context = s->step_scope();
                         s->dst.stat([self = std::move(self)](Result<FileStat> st) mutable {
                           if (!st) return close_all(std::move(self), st.error());
                           if (st->same_file_as(self->source)) return close_all(std::move(self), errno_code(EINVAL));
                           // A FIFO or a device has nothing to cut (ftruncate says EINVAL).
                           if (!st->is_regular()) return copy(std::move(self));
                           CopyFile* s = self.get();
-                          EngineCore::InContext in_context(*s->core, s->context);
+                          const auto in_context = s->step_scope();
                           s->dst.truncate(0, [self = std::move(self)](Result<void> emptied) mutable {
                             if (!emptied) return close_all(std::move(self), emptied.error());
                             copy(std::move(self));
@@ -332,7 +329,7 @@ struct CopyFile {
 
   static void copy(std::unique_ptr<CopyFile> self) {
     CopyFile* s = self.get();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->src.copy_to(s->dst, 0, 0, kToEnd, [self = std::move(self)](Result<std::size_t> n) mutable {
       if (n) self->copied = *n;
       close_all(std::move(self), n ? std::error_code{} : n.error());
@@ -361,9 +358,7 @@ struct CopyFile {
 }  // namespace
 
 void copy_file(Engine& engine, std::string_view from, std::string_view to, IoCallback callback) {
-  auto s = std::make_unique<CopyFile>();
-  s->core = detail::EngineAccess::core_if_any(engine);
-  if (s->core) s->context = s->core->job_context();
+  auto s = std::make_unique<CopyFile>(detail::EngineAccess::core_if_any(engine));
   s->to.assign(to);
   s->callback = std::move(callback);
   File::open(engine, from, O_RDONLY, [s = std::move(s)](Result<File> file) mutable {

@@ -26,6 +26,7 @@
 
 #include "api/completion.hpp"
 #include "api/file_access.hpp"
+#include "compound/job.hpp"
 #include "compound/owner_send.hpp"
 #include "compound/pipe_cache.hpp"
 #include "core/engine_core.hpp"
@@ -34,6 +35,7 @@ namespace ringfile {
 
 using detail::EngineCore;
 using detail::FileState;
+using detail::Job;
 using detail::OpArgs;
 using detail::Request;
 
@@ -43,8 +45,8 @@ constexpr std::size_t kPipeChunk = 64u << 10;   // a pipe's default capacity
 constexpr std::size_t kSendChunk = 16u << 20;   // per sendfile: bounds the time of one op
 constexpr unsigned kFullRetries = 16;
 
-struct SendJob {
-  EngineCore* core = nullptr;
+struct SendJob : Job {
+  using Job::Job;
   FileState* file = nullptr;
   int out = -1;
   std::int64_t offset = 0;
@@ -63,7 +65,6 @@ struct SendJob {
   bool owns_out = false;         // out is our non-blocking descriptor of the caller's pipe
   bool blocking_socket = false;  // each part waits for POLLOUT and fits the room it found
   std::size_t room = 0;          // what the blocking socket takes now; 0: wait for POLLOUT
-  EngineCore::JobContext context;  // the caller's, for every step
   IoCallback callback;
 
   using Ptr = std::unique_ptr<SendJob>;
@@ -166,7 +167,7 @@ struct SendJob {
     EngineCore& core = *job->core;
     FileState* file = job->file;
     Request* r = core.make_request(args);
-    const EngineCore::InContext in_context(core, job->context);
+    const auto in_context = job->step_scope();
     r->completion.set([job = std::move(job), then](std::int64_t res) mutable { then(std::move(job), res); });
     core.submit_file_op(file, r);
   }
@@ -191,7 +192,7 @@ struct SendJob {
     head->link_next = tail;
     tail->link_res_expected = n;
     SendJob* raw = job.get();
-    const EngineCore::InContext in_context(core, job->context);
+    const auto in_context = job->step_scope();
     head->completion.set([raw](std::int64_t res) { raw->head_res = res; });
     // The tail's own result, not the chain's: what reached the socket.
     tail->completion.set([job = std::move(job), tail](std::int64_t) mutable { spliced(std::move(job), tail->res); });
@@ -250,13 +251,11 @@ void File::send_to(int out_fd, std::int64_t offset, std::size_t length, IoCallba
     return;
   }
   if (core->rejects_foreign(callback)) return;
-  auto job = std::make_unique<SendJob>();
-  job->core = core;
+  auto job = std::make_unique<SendJob>(core);
   job->file = state_;
   job->out = out_fd;
   job->offset = offset;
   job->left = length;
-  job->context = core->job_context();
   job->callback = std::move(callback);
   int err = 0;
   if (out_fd < 0 || offset < 0 || length > SSIZE_MAX) err = EINVAL;

@@ -10,23 +10,24 @@
 
 #include "api/engine_access.hpp"
 #include "api/fs_ops.hpp"
+#include "compound/job.hpp"
 #include "sys/random_name.hpp"
 
 namespace ringfile::fs {
 
 using detail::EngineCore;
+using detail::Job;
 
 namespace {
 
 // Each helper is a small state machine on the heap. Every step's callback owns the
 // state (a unique_ptr, so the callback stays within the inline capacity) and hands
 // it to the next step; buffers live in the state, so moving it moves no bytes.
-// Each step is submitted under the context the helper was called in: by the time
-// a completion starts the next step, the caller's OpTimeout scope is gone.
+// Each is a Job (job.hpp): every step is submitted under the context the helper
+// was called in, long gone by the time a completion starts the next step.
 
-struct ReadFile {
-  EngineCore* core = nullptr;
-  EngineCore::JobContext context;
+struct ReadFile : Job {
+  using Job::Job;
   File file;
   std::string data;
   std::size_t have = 0;
@@ -52,7 +53,7 @@ struct ReadFile {
     }
     ReadFile* s = self.get();
     s->file = std::move(*file);
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->file.stat([self = std::move(self)](Result<FileStat> st) mutable {
       if (!st) return finish(std::move(self), st.error());
       if (st->size > self->limit) return finish(std::move(self), errno_code(EFBIG));
@@ -68,7 +69,7 @@ struct ReadFile {
     ReadFile* s = self.get();
     // Pipes, FIFOs and terminals are read in order from where they are.
     const std::int64_t at = s->file.seekable() ? static_cast<std::int64_t>(s->have) : kStreamOffset;
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->file.read_exact(s->data.data() + s->have, s->data.size() - s->have, at,
                        [self = std::move(self)](Result<std::size_t> n) mutable {
                          if (!n) return finish(std::move(self), n.error());
@@ -92,7 +93,7 @@ struct ReadFile {
   static void probe_past_limit(std::unique_ptr<ReadFile> self) {
     ReadFile* s = self.get();
     const std::int64_t at = s->file.seekable() ? static_cast<std::int64_t>(s->have) : kStreamOffset;
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->file.read(s->probe, sizeof s->probe, at, [self = std::move(self)](Result<std::size_t> n) mutable {
       if (!n) return finish(std::move(self), n.error());
       finish(std::move(self), *n > 0 ? errno_code(EFBIG) : std::error_code{});
@@ -109,9 +110,8 @@ struct ReadFile {
   }
 };
 
-struct WriteFile {
-  EngineCore* core = nullptr;
-  EngineCore::JobContext context;
+struct WriteFile : Job {
+  using Job::Job;
   File file;
   std::string data;
   std::error_code error;
@@ -127,7 +127,7 @@ struct WriteFile {
     if (s->data.empty()) return finish(std::move(self), {});
     // A FIFO or a terminal (`> fifo` in a shell) has no offset 0: it is written in order.
     const std::int64_t at = s->file.seekable() ? 0 : kStreamOffset;
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->file.write_all(s->data.data(), s->data.size(), at, [self = std::move(self)](Result<std::size_t> n) mutable {
       std::error_code error = n ? std::error_code{} : n.error();
       if (n && *n != self->data.size()) error = errno_code(EIO);
@@ -147,9 +147,8 @@ struct WriteFile {
   }
 };
 
-struct AtomicWrite {
-  EngineCore* core = nullptr;
-  EngineCore::JobContext context;
+struct AtomicWrite : Job {
+  using Job::Job;
   std::string target;
   std::string directory;
   std::string base;
@@ -167,7 +166,7 @@ struct AtomicWrite {
     AtomicWrite* s = self.get();
     // A leading dot hides it from globs; keep the name within NAME_MAX.
     s->temp = s->directory + "/." + s->base.substr(0, 200) + ".tmp-" + detail::random_suffix();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     detail::open_path(*s->core, s->temp, O_WRONLY | O_CREAT | O_EXCL, s->mode,
                       [self = std::move(self)](Result<File> file) mutable {
                         if (!file) {
@@ -185,7 +184,7 @@ struct AtomicWrite {
   static void write(std::unique_ptr<AtomicWrite> self) {
     AtomicWrite* s = self.get();
     if (s->data.empty()) return sync(std::move(self));
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->file.write_all(s->data.data(), s->data.size(), 0, [self = std::move(self)](Result<std::size_t> n) mutable {
       if (!n) return abandon(std::move(self), n.error());
       if (*n != self->data.size()) return abandon(std::move(self), errno_code(EIO));
@@ -195,7 +194,7 @@ struct AtomicWrite {
 
   static void sync(std::unique_ptr<AtomicWrite> self) {
     AtomicWrite* s = self.get();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     s->file.fsync([self = std::move(self)](Result<void> r) mutable {
       if (!r) return abandon(std::move(self), r.error());
       AtomicWrite* s = self.get();
@@ -208,7 +207,7 @@ struct AtomicWrite {
 
   static void rename(std::unique_ptr<AtomicWrite> self) {
     AtomicWrite* s = self.get();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     detail::rename_path(*s->core, s->temp, s->target, 0, [self = std::move(self)](Result<void> r) mutable {
       if (!r) return abandon(std::move(self), r.error());
       sync_directory(std::move(self));
@@ -218,12 +217,12 @@ struct AtomicWrite {
   // The rename is durable only once the directory that records it is.
   static void sync_directory(std::unique_ptr<AtomicWrite> self) {
     AtomicWrite* s = self.get();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     detail::open_path(*s->core, s->directory, O_RDONLY | O_DIRECTORY, 0,
                       [self = std::move(self)](Result<File> dir) mutable {
                         if (!dir) return done(std::move(self), dir.error());
                         self->file = std::move(*dir);
-                        EngineCore::InContext in_context(*self->core, self->context);
+                        const auto in_context = self->step_scope();
                         self->file.fsync([self = std::move(self)](Result<void> r) mutable {
                           // Some filesystems cannot fsync a directory; the rename is all they offer.
                           std::error_code error;
@@ -251,7 +250,7 @@ struct AtomicWrite {
 
   static void unlink_temp(std::unique_ptr<AtomicWrite> self) {
     AtomicWrite* s = self.get();
-    EngineCore::InContext in_context(*s->core, s->context);
+    const auto in_context = s->step_scope();
     detail::unlink_path(*s->core, s->temp, 0, [self = std::move(self)](Result<void>) mutable {
       const std::error_code error = self->error;  // before self is moved
       done(std::move(self), error);
@@ -267,21 +266,17 @@ struct AtomicWrite {
 }  // namespace
 
 void read_file(Engine& engine, std::string_view path, StringCallback callback) {
-  auto s = std::make_unique<ReadFile>();
-  s->callback = std::move(callback);
   detail::EngineCore* core = detail::EngineAccess::core_if_any(engine);
+  auto s = std::make_unique<ReadFile>(core);
+  s->callback = std::move(callback);
   s->limit = core ? core->options().max_read_file_size : EngineOptions{}.max_read_file_size;
-  s->core = core;
-  if (core) s->context = core->job_context();
   File::open(engine, path, O_RDONLY, [s = std::move(s)](Result<File> file) mutable {
     ReadFile::opened(std::move(s), std::move(file));
   });
 }
 
 void write_file(Engine& engine, std::string_view path, std::string data, mode_t mode, DoneCallback callback) {
-  auto s = std::make_unique<WriteFile>();
-  s->core = detail::EngineAccess::core_if_any(engine);
-  if (s->core) s->context = s->core->job_context();
+  auto s = std::make_unique<WriteFile>(detail::EngineAccess::core_if_any(engine));
   s->data = std::move(data);
   s->callback = std::move(callback);
   File::open(engine, path, O_WRONLY | O_CREAT | O_TRUNC, mode, [s = std::move(s)](Result<File> file) mutable {
@@ -297,9 +292,7 @@ void write_file_atomic(Engine& engine, std::string_view path, std::string data, 
     if (callback) callback(errno_code(EBADF));
     return;
   }
-  auto s = std::make_unique<AtomicWrite>();
-  s->core = core;
-  s->context = core->job_context();
+  auto s = std::make_unique<AtomicWrite>(core);
   s->target.assign(path);
   const auto slash = path.rfind('/');
   if (slash == std::string_view::npos) {
