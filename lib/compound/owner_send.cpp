@@ -76,7 +76,9 @@ std::int64_t send_cached(EngineCore& core, FileState* file, int out_fd, std::int
   std::int64_t sent;
   {
     SigpipeBlocked no_sigpipe;
+    sys::trace(sys::Call::sendfile, sys::Phase::start, file->fd, offset);
     sent = sys::sendfile(out_fd, file->fd, offset, len);
+    sys::trace(sys::Call::sendfile, sys::Phase::end, file->fd, offset, sent);
     if (sent == -EPIPE) no_sigpipe.take_back_raised();
   }
   if (sent == -EAGAIN) return 0;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 
@@ -336,11 +337,21 @@ TEST_P(SendCachedTest, CachedDataGoesOnFromTheOwnerEachTimeTheSocketHasRoom) {
   ASSERT_TRUE(n) << n.error().message();
   EXPECT_EQ(*n, data.size());
   EXPECT_GT(fast_sends(), 1u) << "only the first part went from the owner";
-  for (const auto& e : detail::sys::trace_log()) {
-    EXPECT_NE(e.call, Call::splice) << "cached data went through the splice route";
-    if (e.call == Call::sendfile) {
-      EXPECT_EQ(e.thread, std::this_thread::get_id()) << "a worker sent cached data";
-    }
+  // The engine's route may take the rest only as send_to's rule says: once the
+  // owner found the socket full again after POLLOUT kFullRetries + 1 (17) times
+  // in a row, which a loaded machine's loopback can do. Up to there every
+  // sendfile ran on the owner.
+  const auto log = detail::sys::trace_log();
+  const auto first_splice =
+      std::find_if(log.begin(), log.end(), [](const detail::sys::TraceEvent& e) { return e.call == Call::splice; });
+  int full_in_a_row = 0;
+  for (auto e = log.begin(); e != first_splice; ++e) {
+    if (e->call != Call::sendfile) continue;
+    EXPECT_EQ(e->thread, std::this_thread::get_id()) << "a worker sent cached data";
+    if (e->phase == detail::sys::Phase::end) full_in_a_row = e->res == -EAGAIN ? full_in_a_row + 1 : 0;
+  }
+  if (first_splice != log.end()) {
+    EXPECT_GE(full_in_a_row, 17) << "cached data went through the splice route while the owner could send it";
   }
   EXPECT_TRUE(hang_up() == data);
 }
