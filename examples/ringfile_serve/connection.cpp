@@ -18,6 +18,7 @@ void Connection::reset() {
   body_left = 0;
   status = 0;
   body_sent = 0;
+  why.clear();
 }
 
 void TimerList::add(Connection& c, std::int64_t now_ms) {

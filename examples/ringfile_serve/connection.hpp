@@ -45,6 +45,7 @@ struct Connection {
   std::uint64_t body_left = 0;
   int status = 0;
   std::uint64_t body_sent = 0;
+  std::string why;  // an error response's reason, for the error log
 
   // Membership of one TimerList (every open connection is in one).
   Connection* timer_prev = nullptr;

@@ -15,6 +15,8 @@ void RequestParser::reset() {
   parser_.data = this;
   status_ = Status::NeedMore;
   started_ = false;
+  line_.clear();
+  line_done_ = false;
 }
 
 void RequestParser::set_limits() { http_parser_set_max_header_size(kMaxRequestHead); }
@@ -26,8 +28,12 @@ int RequestParser::on_message_begin(http_parser* p) {
   s.field_done_ = true;
   s.current_ = Interesting::None;
   s.request_.target.clear();
-  s.request_.if_modified_since.clear();
-  s.request_.range.clear();
+  for (std::string* v : {&s.request_.if_modified_since, &s.request_.if_unmodified_since, &s.request_.if_match,
+                         &s.request_.if_none_match, &s.request_.if_range, &s.request_.range, &s.request_.referer,
+                         &s.request_.user_agent}) {
+    v->clear();
+  }
+  s.request_.has_host = false;
   return 0;
 }
 
@@ -37,9 +43,39 @@ int RequestParser::on_url(http_parser* p, const char* at, std::size_t length) {
 }
 
 void RequestParser::classify_field() {
-  if (strcasecmp(field_.c_str(), "if-modified-since") == 0) current_ = Interesting::IfModifiedSince;
-  else if (strcasecmp(field_.c_str(), "range") == 0) current_ = Interesting::Range;
-  else current_ = Interesting::None;
+  static constexpr struct {
+    const char* name;
+    Interesting field;
+  } kFields[] = {
+      {"host", Interesting::Host},
+      {"if-modified-since", Interesting::IfModifiedSince},
+      {"if-unmodified-since", Interesting::IfUnmodifiedSince},
+      {"if-match", Interesting::IfMatch},
+      {"if-none-match", Interesting::IfNoneMatch},
+      {"if-range", Interesting::IfRange},
+      {"range", Interesting::Range},
+      {"referer", Interesting::Referer},
+      {"user-agent", Interesting::UserAgent},
+  };
+  current_ = Interesting::None;
+  for (const auto& f : kFields) {
+    if (strcasecmp(field_.c_str(), f.name) == 0) current_ = f.field;
+  }
+}
+
+std::string* RequestParser::value_of(Interesting field) noexcept {
+  switch (field) {
+    case Interesting::IfModifiedSince: return &request_.if_modified_since;
+    case Interesting::IfUnmodifiedSince: return &request_.if_unmodified_since;
+    case Interesting::IfMatch: return &request_.if_match;
+    case Interesting::IfNoneMatch: return &request_.if_none_match;
+    case Interesting::IfRange: return &request_.if_range;
+    case Interesting::Range: return &request_.range;
+    case Interesting::Referer: return &request_.referer;
+    case Interesting::UserAgent: return &request_.user_agent;
+    case Interesting::None: case Interesting::Host: return nullptr;
+  }
+  return nullptr;
 }
 
 int RequestParser::on_header_field(http_parser* p, const char* at, std::size_t length) {
@@ -59,9 +95,11 @@ int RequestParser::on_header_value(http_parser* p, const char* at, std::size_t l
   if (!s.field_done_) {
     s.field_done_ = true;
     s.classify_field();
+    if (s.current_ == Interesting::Host) s.request_.has_host = true;
+    // A list header given twice is one list (RFC 9110 section 5.3).
+    if (std::string* v = s.value_of(s.current_); v && !v->empty()) v->push_back(',');
   }
-  if (s.current_ == Interesting::IfModifiedSince) s.request_.if_modified_since.append(at, length);
-  else if (s.current_ == Interesting::Range) s.request_.range.append(at, length);
+  if (std::string* v = s.value_of(s.current_)) v->append(at, length);
   return 0;
 }
 
@@ -101,6 +139,8 @@ std::size_t RequestParser::feed(const char* data, std::size_t length) {
   if (status_ != Status::NeedMore) return 0;
   const std::size_t used = http_parser_execute(&parser_, &callbacks, data, length);
   const auto err = HTTP_PARSER_ERRNO(&parser_);
+  // A request that fails is logged with what was sent of its line, parsed or not.
+  record_line(data, err == HPE_OK || err == HPE_PAUSED ? used : length);
   if (status_ == Status::Complete) {
     request_.upgrade = parser_.upgrade != 0;
     return used;
@@ -112,8 +152,21 @@ std::size_t RequestParser::feed(const char* data, std::size_t length) {
   return used;
 }
 
+void RequestParser::record_line(const char* data, std::size_t length) {
+  for (std::size_t i = 0; i < length && !line_done_; ++i) {
+    const char ch = data[i];
+    if (ch == '\n') {
+      line_done_ = !line_.empty();  // empty lines before a request are skipped, as the parser does
+      continue;
+    }
+    if (ch != '\r' && line_.size() < kMaxLogged) line_.push_back(ch);
+  }
+}
+
 void RequestParser::next() {
   started_ = false;
+  line_.clear();
+  line_done_ = false;
   if (status_ == Status::Complete) {
     status_ = Status::NeedMore;
     http_parser_pause(&parser_, 0);

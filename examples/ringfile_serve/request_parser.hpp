@@ -2,7 +2,7 @@
 
 // One HTTP/1.x request at a time out of a byte stream, with libhttp-parser doing
 // the parsing. Only what a static file server needs is kept: the method, the
-// request target, If-Modified-Since and Range.
+// request target, whether a Host header came, the conditional headers and Range.
 
 #include <cstddef>
 #include <string>
@@ -20,11 +20,18 @@ struct Request {
   Method method = Method::Other;
   bool keep_alive = false;
   bool upgrade = false;  // the connection must close after the response
+  bool has_host = false;  // RFC 9112 section 3.2: HTTP/1.1 requires one
   unsigned http_major = 1;
   unsigned http_minor = 1;
   std::string target;
   std::string if_modified_since;
+  std::string if_unmodified_since;
+  std::string if_match;
+  std::string if_none_match;
+  std::string if_range;
   std::string range;
+  std::string referer;     // for the access log
+  std::string user_agent;
 };
 
 class RequestParser {
@@ -47,13 +54,20 @@ class RequestParser {
   int error_status() const noexcept { return error_status_; }
   // Some bytes of a request that is not complete yet have been read.
   bool inside_request() const noexcept { return started_ && status_ == Status::NeedMore; }
+  // The first line of the current request as the client sent it (without CRLF),
+  // also of one that could not be parsed: what the logs show. At most kMaxLogged bytes.
+  const std::string& request_line() const noexcept { return line_; }
+  static constexpr std::size_t kMaxLogged = 2048;
   // Ready for the next request on the connection.
   void next();
   // Ready for a new connection.
   void reset();
 
  private:
-  enum class Interesting { None, IfModifiedSince, Range };
+  enum class Interesting {
+    None, Host, IfModifiedSince, IfUnmodifiedSince, IfMatch, IfNoneMatch, IfRange, Range, Referer, UserAgent
+  };
+  std::string* value_of(Interesting field) noexcept;
 
   static int on_message_begin(http_parser* p);
   static int on_url(http_parser* p, const char* at, std::size_t length);
@@ -63,6 +77,7 @@ class RequestParser {
   static int on_message_complete(http_parser* p);
   static RequestParser& self(http_parser* p) { return *static_cast<RequestParser*>(p->data); }
   void classify_field();
+  void record_line(const char* data, std::size_t length);
 
   http_parser parser_{};
   Request request_;
@@ -73,6 +88,8 @@ class RequestParser {
   bool field_done_ = true;   // the next on_header_field starts a new name
   std::string field_;
   Interesting current_ = Interesting::None;
+  std::string line_;
+  bool line_done_ = false;
 };
 
 }  // namespace serve

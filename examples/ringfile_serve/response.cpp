@@ -1,6 +1,11 @@
 #include "response.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unordered_map>
 
 namespace serve {
 
@@ -8,12 +13,14 @@ const char* reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";
     case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 414: return "URI Too Long";
+    case 412: return "Precondition Failed";
     case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -21,6 +28,41 @@ const char* reason_phrase(int status) {
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
+}
+
+namespace {
+
+// Extension (lower case) to type, as load_mime_types() read it.
+std::unordered_map<std::string, std::string>& loaded_types() {
+  static std::unordered_map<std::string, std::string> types;
+  return types;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& ch : out) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch);
+  return out;
+}
+
+}  // namespace
+
+bool load_mime_types(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == 0) errno = ENOENT;
+    return false;
+  }
+  auto& types = loaded_types();
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string type, extension;
+    if (!(words >> type)) continue;
+    if (type.rfind("text/", 0) == 0) type += "; charset=utf-8";
+    while (words >> extension) types[lower(extension)] = type;  // a later line wins, as in nginx
+  }
+  return true;
 }
 
 std::string_view content_type(std::string_view path) {
@@ -47,6 +89,8 @@ std::string_view content_type(std::string_view path) {
   const std::size_t slash = path.rfind('/');
   if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash)) {
     const std::string_view extension = path.substr(dot + 1);
+    const auto& loaded = loaded_types();
+    if (auto it = loaded.find(lower(extension)); it != loaded.end()) return it->second;
     for (const Type& t : kTypes) {
       if (t.extension.size() != extension.size()) continue;
       bool same = true;
@@ -141,6 +185,10 @@ void build_head(const Head& head, std::string& out) {
     out += head.last_modified;
     out += "\r\nAccept-Ranges: bytes";
   }
+  if (!head.etag.empty()) {
+    out += "\r\nETag: ";
+    out += head.etag;
+  }
   if (head.range) {
     out += "\r\nContent-Range: bytes ";
     if (head.range->kind == ByteRange::Kind::Part) {
@@ -154,6 +202,10 @@ void build_head(const Head& head, std::string& out) {
     append_number(out, head.full_size);
   }
   if (head.allow) out += "\r\nAllow: GET, HEAD";
+  if (!head.location.empty()) {
+    out += "\r\nLocation: ";
+    out += head.location;
+  }
   if (!head.keep_alive) out += "\r\nConnection: close";
   else if (head.http10) out += "\r\nConnection: keep-alive";
   out += "\r\n\r\n";

@@ -32,6 +32,17 @@ bool path_of(std::string_view target, std::string_view& path) {
 
 }  // namespace
 
+std::string with_trailing_slash(std::string_view target) {
+  std::string_view path;
+  if (!path_of(target, path) || path.back() == '/') return {};
+  const std::size_t path_end = static_cast<std::size_t>(path.data() - target.data()) + path.size();
+  const std::string_view query = target.substr(path_end, target.find('#', path_end) - path_end);
+  std::string out(path);
+  out += '/';
+  out += query;
+  return out;
+}
+
 TargetVerdict relative_path(std::string_view target, std::string& out) {
   out.clear();
   std::string_view path;

@@ -18,4 +18,9 @@ enum class TargetVerdict {
 // A path naming a directory (empty, or ending in '/') gets "index.html" appended.
 TargetVerdict relative_path(std::string_view target, std::string& out);
 
+// For a target naming a directory without its trailing slash ("/dir?x=1"): where
+// the directory is ("/dir/?x=1"), so that its page's relative links resolve
+// there. Empty when the path already ends in '/'.
+std::string with_trailing_slash(std::string_view target);
+
 }  // namespace serve

@@ -13,10 +13,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <string>
 
 #include <ringfile/op_timeout.hpp>
 
 #include "target_path.hpp"
+#include "validators.hpp"
 
 namespace serve {
 
@@ -39,6 +42,17 @@ constexpr std::string_view kTooMany =
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// What the error log says of a failed open.
+std::string open_failure(std::error_code ec) {
+  switch (ec.value()) {
+    case EXDEV: return "escape attempt: a path or symlink out of the root (" + ec.message() + ")";
+    case ELOOP: return "escape attempt: a magic link (" + ec.message() + ")";
+    case EACCES: case EPERM: return "permission: " + ec.message();
+    case ETIMEDOUT: return "timeout: the open took too long (" + ec.message() + ")";
+    default: return "open: " + ec.message();
+  }
 }
 
 int status_for_open_error(std::error_code ec) {
@@ -93,6 +107,12 @@ std::string Worker::start() {
   auto engine = ringfile::Engine::create(options);
   if (!engine) return "no engine: " + engine.error().message();
   engine_.emplace(std::move(*engine));
+  if (config_.access_log_fd >= 0) {
+    if (std::string error = access_log_.open(*engine_, config_.access_log_fd); !error.empty()) return error;
+  }
+  if (config_.error_log_fd >= 0) {
+    if (std::string error = error_log_.open(*engine_, config_.error_log_fd); !error.empty()) return error;
+  }
   std::optional<Result<ringfile::Dir>> root;
   ringfile::Dir::open(*engine_, config_.root, [&](Result<ringfile::Dir> d) { root.emplace(std::move(d)); });
   while (!root) (void)engine_->wait();
@@ -121,6 +141,17 @@ std::string Worker::start() {
 }
 
 void Worker::release_engine() {
+  if (engine_) {  // what the logs hold goes out, within the shutdown timeout
+    const std::int64_t until = steady_ms() + config_.shutdown_timeout.count();
+    for (;;) {
+      access_log_.flush();
+      error_log_.flush();
+      if ((access_log_.idle() && error_log_.idle()) || steady_ms() >= until) break;
+      (void)engine_->wait(std::chrono::milliseconds(10));
+    }
+  }
+  access_log_.close();
+  error_log_.close();
   for (auto& c : all_) c->file = File();
   root_ = ringfile::Dir();
   engine_.reset();
@@ -227,7 +258,12 @@ void Worker::serve_input(Connection& c) {
         continue;
       }
       if (c.parser.status() == RequestParser::Status::Error) {
-        respond_error(c, c.parser.error_status(), true);
+        const int status = c.parser.error_status();
+        refuse(c, status,
+               status == 414   ? "request line too long"
+               : status == 431 ? "request head too large"
+                               : "malformed request",
+               true);
         continue;
       }
     }
@@ -269,13 +305,15 @@ void Worker::begin_response(Connection& c) {
   c.head_sent = 0;
   c.body_left = 0;
   c.body_sent = 0;
+  c.why.clear();
   idle_timers_.add(c, now_ms());
-  if (r.http_major != 1) return respond_error(c, 505, true);
-  if (r.method == Request::Method::Other) return respond_error(c, 405, false);
+  if (r.http_major != 1) return refuse(c, 505, "HTTP version not supported", true);
+  if (r.http_minor >= 1 && !r.has_host) return refuse(c, 400, "HTTP/1.1 request without Host");
+  if (r.method == Request::Method::Other) return refuse(c, 405, "method not allowed");
   switch (relative_path(r.target, c.path)) {
     case TargetVerdict::Ok: return open_file(c);
-    case TargetVerdict::BadRequest: return respond_error(c, 400, false);
-    case TargetVerdict::Forbidden: return respond_error(c, 403, false);
+    case TargetVerdict::BadRequest: return refuse(c, 400, "bad request target");
+    case TargetVerdict::Forbidden: return refuse(c, 403, "escape attempt: a '..' segment or an encoded '/'");
   }
 }
 
@@ -294,7 +332,7 @@ void Worker::open_file(Connection& c) {
 }
 
 void Worker::opened(Connection& c, Result<File> file) {
-  if (!file) return respond_error(c, status_for_open_error(file.error()), false);
+  if (!file) return refuse(c, status_for_open_error(file.error()), open_failure(file.error()));
   c.file = std::move(*file);
   ++c.ops;
   c.file.stat([this, conn = &c](Result<FileStat> stat) {
@@ -305,16 +343,19 @@ void Worker::opened(Connection& c, Result<File> file) {
 }
 
 void Worker::statted(Connection& c, Result<FileStat> stat) {
-  if (!stat) return respond_error(c, 500, false);
+  if (!stat) return refuse(c, 500, "stat: " + stat.error().message());
   if (stat->is_directory() && !c.index_tried) {
     c.file.close();
+    const std::string location = with_trailing_slash(c.parser.request().target);
+    if (!location.empty()) return respond_error(c, 301, false, nullptr, 0, location);
     c.index_tried = true;
     c.path += "/index.html";
     return open_file(c);
   }
   if (!stat->is_regular()) {
     c.file.close();
-    return respond_error(c, stat->is_directory() ? 404 : 403, false);
+    return stat->is_directory() ? refuse(c, 404, "directory without index.html")
+                                : refuse(c, 403, "not a regular file");
   }
   // With O_NONBLOCK left on, io_uring fails reads of uncached pages with EAGAIN
   // instead of waiting for the disk.
@@ -322,7 +363,7 @@ void Worker::statted(Connection& c, Result<FileStat> stat) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
     c.file.close();
-    return respond_error(c, 500, false);
+    return refuse(c, 500, std::string("fcntl: ") + std::strerror(errno));
   }
   respond_file(c, *stat);
 }
@@ -335,14 +376,23 @@ void Worker::respond_file(Connection& c, const FileStat& stat) {
   head.last_modified = http_date(stat.mtime.tv_sec, modified);
   head.keep_alive = !c.close_after;
   head.http10 = r.http_minor == 0;
-  std::time_t since = 0;
+  const std::string etag = etag_of(stat.mtime.tv_sec, stat.size);
+  head.etag = etag;
+  const Conditions conditions{r.if_match, r.if_unmodified_since, r.if_none_match, r.if_modified_since, r.if_range};
+  const Precondition precondition = evaluate(conditions, etag, stat.mtime.tv_sec);
+  if (precondition == Precondition::Failed) {
+    c.file.close();
+    return respond_error(c, 412, false);
+  }
   ByteRange range{ByteRange::Kind::Whole, 0, stat.size};
-  if (!r.if_modified_since.empty() && parse_http_date(r.if_modified_since, since) && stat.mtime.tv_sec <= since) {
+  if (precondition == Precondition::NotModified) {
     head.status = 304;
     head.has_content_length = false;
     range.length = 0;
   } else {
-    if (r.method == Request::Method::Get && !r.range.empty()) range = parse_range(r.range, stat.size);
+    if (r.method == Request::Method::Get && !r.range.empty() && if_range_holds(r.if_range, etag, stat.mtime.tv_sec)) {
+      range = parse_range(r.range, stat.size);
+    }
     if (range.kind == ByteRange::Kind::Unsatisfiable) {
       c.file.close();
       return respond_error(c, 416, false, &range, stat.size);
@@ -363,7 +413,7 @@ void Worker::respond_file(Connection& c, const FileStat& stat) {
 }
 
 void Worker::respond_error(Connection& c, int status, bool close, const ByteRange* unsatisfied,
-                           std::uint64_t size) {
+                           std::uint64_t size, std::string_view location) {
   const Request& r = c.parser.request();
   c.close_after = c.close_after || close;
   char line[64];
@@ -378,6 +428,7 @@ void Worker::respond_error(Connection& c, int status, bool close, const ByteRang
   head.allow = status == 405;
   head.range = unsatisfied;
   head.full_size = size;
+  head.location = location;
   c.status = status;
   build_head(head, c.head);
   if (r.method != Request::Method::Head || c.parser.status() == RequestParser::Status::Error) {
@@ -437,7 +488,8 @@ void Worker::send_body(Connection& c) {
 }
 
 void Worker::finish_response(Connection& c) {
-  if (config_.access_log) log_access(c);
+  if (access_log_.is_open()) log_access(c);
+  if (error_log_.is_open() && c.status >= 400 && c.status != 412 && c.status != 416) log_error(c);
   if (c.file.is_open()) c.file.close();
   c.responding = false;
   c.parser.next();
@@ -479,6 +531,8 @@ void Worker::pause_accepting(bool pause) {
 void Worker::tick() {
   std::uint64_t expirations;
   (void)::read(timer_fd_, &expirations, sizeof expirations);
+  access_log_.flush();
+  error_log_.flush();
   while (Connection* c = header_timers_.expired(now_ms())) close_connection(*c);
   while (Connection* c = idle_timers_.expired(now_ms())) close_connection(*c);
   if (draining_ && now_ms() >= drain_deadline_ms_) {
@@ -515,22 +569,85 @@ std::string_view Worker::date() {
   return {date_, date_size_};
 }
 
+void Worker::refuse(Connection& c, int status, std::string why, bool close) {
+  c.why = std::move(why);
+  respond_error(c, status, close);
+}
+
+namespace {
+
+std::string peer_address(const sockaddr_storage& peer) {
+  char address[INET6_ADDRSTRLEN] = "-";
+  if (peer.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, address, sizeof address);
+  } else if (peer.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, address, sizeof address);
+  }
+  return address;
+}
+
+// As nginx writes a logged value: '"', '\\' and bytes outside printable ASCII as \xHH.
+void append_escaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char ch : text) {
+    const auto byte = static_cast<unsigned char>(ch);
+    if (byte < 0x20 || byte >= 0x7f || ch == '"' || ch == '\\') {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+}
+
+void append_quoted(std::string& out, std::string_view text) {
+  out += '"';
+  if (text.empty()) out += '-';
+  else append_escaped(out, text);
+  out += '"';
+}
+
+}  // namespace
+
+// nginx's combined format: addr - - [time] "request line" status bytes "referer" "user agent".
 void Worker::log_access(const Connection& c) {
   const Request& r = c.parser.request();
-  char address[INET6_ADDRSTRLEN] = "-";
-  if (c.peer.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(c.peer).sin_addr, address, sizeof address);
-  } else if (c.peer.ss_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(c.peer).sin6_addr, address, sizeof address);
-  }
-  const char* method = r.method == Request::Method::Get ? "GET" : r.method == Request::Method::Head ? "HEAD" : "-";
-  char line[512];
-  int n = std::snprintf(line, sizeof line, "%s \"%s %.300s HTTP/%u.%u\" %d %llu\n", address, method,
-                        r.target.c_str(), r.http_major, r.http_minor, c.status,
-                        static_cast<unsigned long long>(c.body_sent));
-  if (n < 0) return;
-  if (n >= static_cast<int>(sizeof line)) n = sizeof line - 1;
-  (void)!::write(STDOUT_FILENO, line, static_cast<std::size_t>(n));
+  update_log_time();
+  std::string line = peer_address(c.peer);
+  line += " - - [";
+  line += log_time_text_;
+  line += "] \"";
+  append_escaped(line, c.parser.request_line());
+  line += "\" " + std::to_string(c.status) + " " + std::to_string(c.body_sent) + " ";
+  const bool parsed = c.parser.status() != RequestParser::Status::Error;
+  append_quoted(line, parsed ? std::string_view(r.referer) : std::string_view());
+  line += ' ';
+  append_quoted(line, parsed ? std::string_view(r.user_agent) : std::string_view());
+  line += '\n';
+  access_log_.append(line);
+}
+
+// nginx's error log layout: date time [error] client, request: reason.
+void Worker::log_error(const Connection& c) {
+  update_log_time();
+  std::string line = error_time_text_;
+  line += " [error] client: " + peer_address(c.peer) + ", request: \"";
+  append_escaped(line, c.parser.request_line());
+  line += "\", " + std::to_string(c.status) + ": ";
+  line += c.why.empty() ? reason_phrase(c.status) : c.why;
+  line += '\n';
+  error_log_.append(line);
+}
+
+void Worker::update_log_time() {
+  const std::time_t now = std::time(nullptr);
+  if (now == log_time_) return;
+  log_time_ = now;
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(log_time_text_, sizeof log_time_text_, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+  std::strftime(error_time_text_, sizeof error_time_text_, "%Y/%m/%d %H:%M:%S", &tm);
 }
 
 }  // namespace serve

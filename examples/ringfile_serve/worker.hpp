@@ -15,6 +15,7 @@
 #include <ringfile/engine.hpp>
 
 #include "connection.hpp"
+#include "log_file.hpp"
 #include "response.hpp"
 
 namespace serve {
@@ -22,7 +23,8 @@ namespace serve {
 struct Config {
   std::string root;
   ringfile::Backend backend = ringfile::Backend::Auto;
-  bool access_log = false;
+  int access_log_fd = -1;  // combined format; -1: none
+  int error_log_fd = 2;    // one line per refused or failed request
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
@@ -57,8 +59,9 @@ class Worker {
   void opened(Connection& c, ringfile::Result<ringfile::File> file);
   void statted(Connection& c, ringfile::Result<ringfile::FileStat> stat);
   void respond_file(Connection& c, const ringfile::FileStat& stat);
+  // A response with a short text body: an error, or a redirect to `location`.
   void respond_error(Connection& c, int status, bool close, const ByteRange* unsatisfied = nullptr,
-                     std::uint64_t size = 0);
+                     std::uint64_t size = 0, std::string_view location = {});
   void send_head(Connection& c);
   void send_body(Connection& c);
   void finish_response(Connection& c);
@@ -69,6 +72,10 @@ class Worker {
   void tick();
   void begin_drain();
   void log_access(const Connection& c);
+  void log_error(const Connection& c);
+  void update_log_time();
+  // An error response, with the reason the error log gives for it.
+  void refuse(Connection& c, int status, std::string why, bool close = false);
   std::string_view date();
   std::int64_t now_ms() const { return now_ms_; }
   bool done() const { return draining_ && live_ == 0; }
@@ -91,6 +98,11 @@ class Worker {
   bool draining_ = false;
   bool accept_paused_ = false;
   std::int64_t drain_deadline_ms_ = 0;
+  LogFile access_log_;
+  LogFile error_log_;
+  std::time_t log_time_ = 0;
+  char log_time_text_[32] = {};  // "07/Dec/2026:01:02:03 +0000"
+  char error_time_text_[32] = {};  // "2026/12/07 01:02:03"
   std::time_t date_time_ = 0;
   char date_[32] = {};
   std::size_t date_size_ = 0;

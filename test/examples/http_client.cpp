@@ -154,8 +154,11 @@ ServeProcess::ServeProcess(const std::string& program, const std::vector<std::st
   ::close(out[1]);
   stdout_ = out[0];
   first_line_ = next_line();
-  const std::string prefix = "listening on 127.0.0.1:";
-  if (first_line_.compare(0, prefix.size(), prefix) == 0) port_ = std::atoi(first_line_.c_str() + prefix.size());
+  // "listening on ADDR:PORT": the port after the last ':'.
+  const std::string prefix = "listening on ";
+  if (first_line_.compare(0, prefix.size(), prefix) == 0 && first_line_.rfind(':') != std::string::npos) {
+    port_ = std::atoi(first_line_.c_str() + first_line_.rfind(':') + 1);
+  }
 }
 
 ServeProcess::~ServeProcess() {

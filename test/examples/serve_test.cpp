@@ -3,13 +3,20 @@
 // graceful shutdown. Every socket read is bounded (HttpClient), so a server bug
 // fails a test rather than hanging it.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
+#include <sstream>
 #include <memory>
 #include <cstring>
 #include <string>
@@ -88,13 +95,87 @@ TEST_P(ServeTest, FirstLineNamesTheAddress) {
   EXPECT_GT(port(), 0);
 }
 
-TEST_P(ServeTest, AccessLogNamesEachResponse) {
-  start({"--access-log"});
+// nginx's combined format, to stdout with "-"; the time is [dd/Mon/yyyy:hh:mm:ss +0000].
+TEST_P(ServeTest, AccessLogIsInTheCombinedFormat) {
+  start({"--access-log", "-"});
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/hello.txt", "Referer: http://a.example/p\r\nUser-Agent: curl/7.88 \"x\"\r\n").status, 200);
+  EXPECT_EQ(client.get("/missing", "", "HEAD").status, 404);
+  const std::regex time(R"(\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\])");
+  std::string first = server_->next_line(), second = server_->next_line();
+  EXPECT_TRUE(std::regex_search(first, time)) << first;
+  EXPECT_EQ(std::regex_replace(first, time, "[T]"),
+            "127.0.0.1 - - [T] \"GET /hello.txt HTTP/1.1\" 200 6 \"http://a.example/p\" \"curl/7.88 \\x22x\\x22\"");
+  EXPECT_EQ(std::regex_replace(second, time, "[T]"), "127.0.0.1 - - [T] \"HEAD /missing HTTP/1.1\" 404 0 \"-\" \"-\"");
+  // A request that could not be parsed is logged as it was sent.
+  EXPECT_EQ(status_then_close("GARBAGE \x01 here\r\n\r\n"), 400);
+  const std::string third = std::regex_replace(server_->next_line(), time, "[T]");
+  EXPECT_EQ(third.rfind("127.0.0.1 - - [T] \"GARBAGE \\x01 here\" 400 ", 0), 0u) << third;
+}
+
+// The access log goes to a FIFO nobody reads: once the pipe is full its writes
+// wait inside the engine, and every response still goes out.
+TEST_P(ServeTest, ALogNobodyReadsHoldsUpNoResponse) {
+  const std::string fifo = (dir_.path() / "log.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // lets the server open it
+  ASSERT_GE(reader, 0);
+  start({"--access-log", fifo, "--threads", "1"});
+  HttpClient client(port(), std::chrono::seconds(3));
+  // ~90 bytes a line: 3000 lines are four times what the pipe holds (64 KiB).
+  for (int i = 0; i < 3000; ++i) {
+    const HttpResponse r = client.get("/hello.txt");
+    ASSERT_EQ(r.status, 200) << "request " << i;
+  }
+  HttpClient fresh(port(), std::chrono::seconds(3));
+  EXPECT_EQ(fresh.get("/hello.txt").body, "hello\n");
+  // What the pipe holds is the log's first lines, whole.
+  std::string log;
+  char buf[65536];
+  for (int rounds = 0; rounds < 300 && log.find('\n') == std::string::npos; ++rounds) {
+    const ssize_t n = ::read(reader, buf, sizeof buf);
+    if (n > 0) log.append(buf, static_cast<std::size_t>(n));
+    else std::this_thread::sleep_for(10ms);
+  }
+  ::close(reader);
+  EXPECT_NE(log.find("\"GET /hello.txt HTTP/1.1\" 200 6"), std::string::npos);
+}
+
+TEST_P(ServeTest, TheErrorLogGivesEachRefusalItsReason) {
+  const std::string errors = (dir_.path() / "error.log").string();
+  const std::string access = (dir_.path() / "access.log").string();
+  ::symlink((dir_.path() / "outside" / "secret").c_str(), (root_ / "escape").c_str());
+  start({"--error-log", errors, "--access-log", access});
   HttpClient client(port());
   EXPECT_EQ(client.get("/hello.txt").status, 200);
-  EXPECT_EQ(client.get("/missing", "", "HEAD").status, 404);
-  EXPECT_EQ(server_->next_line(), "127.0.0.1 \"GET /hello.txt HTTP/1.1\" 200 6");
-  EXPECT_EQ(server_->next_line(), "127.0.0.1 \"HEAD /missing HTTP/1.1\" 404 0");
+  EXPECT_EQ(client.get("/missing.txt").status, 404);
+  EXPECT_EQ(client.get("/escape").status, 403);
+  EXPECT_EQ(client.get("/a/%2e%2e/%2e%2e/x").status, 403);
+  EXPECT_EQ(status_then_close("NOT HTTP AT ALL\r\n\r\n"), 400);
+  // The logs are written by the engine within a tick (at most 1 s here), and at shutdown.
+  server_->signal(SIGTERM);
+  EXPECT_EQ(server_->wait_exit(), 0);
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(read_plain(errors));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  // Each thread writes its own lines: the order across connections is not kept.
+  ASSERT_EQ(lines.size(), 4u) << read_plain(errors);
+  const std::regex layout(R"(^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] client: 127\.0\.0\.1, request: ".*", \d{3}: .+$)");
+  for (const auto& line : lines) EXPECT_TRUE(std::regex_match(line, layout)) << line;
+  auto logged = [&](const std::string& text) {
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  EXPECT_EQ(logged("\"GET /missing.txt HTTP/1.1\", 404: open: No such file"), 1) << read_plain(errors);
+  EXPECT_EQ(logged("\"GET /escape HTTP/1.1\", 403: escape attempt: a path or symlink out of the root"), 1)
+      << read_plain(errors);
+  EXPECT_EQ(logged("\"GET /a/%2e%2e/%2e%2e/x HTTP/1.1\", 403: escape attempt: a '..' segment"), 1) << read_plain(errors);
+  EXPECT_EQ(logged("\"NOT HTTP AT ALL\", 400: malformed request"), 1) << read_plain(errors);
+  // One access-log line per response, the 200 included.
+  const std::string log = read_plain(access);
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 5) << log;
+  EXPECT_NE(log.find("\"GET /hello.txt HTTP/1.1\" 200 6"), std::string::npos) << log;
 }
 
 TEST_P(ServeTest, BodiesAreByteExact) {
@@ -116,6 +197,42 @@ TEST_P(ServeTest, BodiesAreByteExact) {
   }
   EXPECT_EQ(client.get("/hello.txt").header("content-type"), "text/plain; charset=utf-8");
   EXPECT_EQ(client.get("/dir/index.html").header("content-type"), "text/html; charset=utf-8");
+}
+
+TEST_P(ServeTest, ContentTypesComeFromMimeTypes) {
+  put("t.csv", "a,b\n");
+  put("f.ttf", "font");
+  put("x.foo", "foo");
+  put("UPPER.CSV", "A,B\n");
+  put("none", "no extension");
+  const bool system_file = ::access("/etc/mime.types", R_OK) == 0;
+  {
+    start();
+    HttpClient client(port());
+    if (system_file) {
+      EXPECT_EQ(client.get("/t.csv").header("content-type"), "text/csv; charset=utf-8");
+      EXPECT_EQ(client.get("/f.ttf").header("content-type"), "font/ttf");
+      EXPECT_EQ(client.get("/UPPER.CSV").header("content-type"), "text/csv; charset=utf-8");
+    }
+    EXPECT_EQ(client.get("/x.foo").header("content-type"), "application/octet-stream");
+    EXPECT_EQ(client.get("/none").header("content-type"), "application/octet-stream");
+    EXPECT_EQ(client.get("/hello.txt").header("content-type"), "text/plain; charset=utf-8");
+    server_->signal(SIGTERM);
+    EXPECT_EQ(server_->wait_exit(), 0);
+  }
+  const std::string table = (dir_.path() / "mime.types").string();
+  write_plain(table, "# ours\napplication/x-foo foo\ntext/x-comma-separated csv  # a comment\n");
+  start({"--mime-types", table});
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/x.foo").header("content-type"), "application/x-foo");
+  EXPECT_EQ(client.get("/t.csv").header("content-type"), "text/x-comma-separated; charset=utf-8");
+  // What the file lacks, the built-in table answers.
+  EXPECT_EQ(client.get("/dir/index.html").header("content-type"), "text/html; charset=utf-8");
+  const std::string out = (dir_.path() / "out").string(), err = (dir_.path() / "err").string();
+  EXPECT_EQ(run({program_, "--listen", "127.0.0.1:0", "--mime-types", table + ".missing", root_.string()}, out, err),
+            1);
+  EXPECT_NE(read_plain(err).find("mime.types.missing"), std::string::npos) << read_plain(err);
+  if (!system_file) GTEST_SKIP() << "no /etc/mime.types here (Debian's media-types): its part was not checked";
 }
 
 TEST_P(ServeTest, SparseHundredMebibyteFile) {
@@ -201,6 +318,90 @@ TEST_P(ServeTest, IfModifiedSince) {
   EXPECT_EQ(client.get("/m.txt").body, "modified");  // the 304 sent no body
 }
 
+// 1000000000 = 0x3b9aca00 (2001-09-09T01:46:40Z); 8 bytes: nginx's ETag form.
+TEST_P(ServeTest, ETagAndIfNoneMatch) {
+  put("m.txt", "modified");
+  const std::string path = (root_ / "m.txt").string();
+  timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  start();
+  HttpClient client(port());
+  const std::string etag = "\"3b9aca00-8\"";
+  EXPECT_EQ(client.get("/m.txt").header("etag"), etag);
+  for (const std::string& matching :
+       std::vector<std::string>{etag, "\"other\", " + etag, "*", "W/" + etag, "\"a\",W/" + etag}) {
+    SCOPED_TRACE(matching);
+    const HttpResponse r = client.get("/m.txt", "If-None-Match: " + matching + "\r\n");
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.header("etag"), etag);
+    EXPECT_TRUE(r.body.empty());
+  }
+  EXPECT_EQ(client.get("/m.txt", "If-None-Match: \"3b9aca00-9\"\r\n").status, 200);
+  // Two If-None-Match headers are one list.
+  EXPECT_EQ(client.get("/m.txt", "If-None-Match: \"x\"\r\nIf-None-Match: " + etag + "\r\n").status, 304);
+  // If-None-Match present: If-Modified-Since is not looked at (RFC 9110 section 13.2.2).
+  EXPECT_EQ(client.get("/m.txt", "If-None-Match: \"x\"\r\nIf-Modified-Since: Sun, 09 Sep 2001 01:46:40 GMT\r\n")
+                .status,
+            200);
+  EXPECT_EQ(client.get("/m.txt", "", "HEAD").header("etag"), etag);
+  // A changed file has a new tag.
+  write_plain(path, "changed!!");
+  EXPECT_EQ(client.get("/m.txt", "If-None-Match: " + etag + "\r\n").status, 200);
+}
+
+TEST_P(ServeTest, IfMatchAndIfUnmodifiedSinceFailWith412) {
+  put("m.txt", "modified");
+  const std::string path = (root_ / "m.txt").string();
+  timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  start();
+  HttpClient client(port());
+  const std::string etag = "\"3b9aca00-8\"";
+  EXPECT_EQ(client.get("/m.txt", "If-Match: " + etag + "\r\n").body, "modified");
+  EXPECT_EQ(client.get("/m.txt", "If-Match: *\r\n").status, 200);
+  EXPECT_EQ(client.get("/m.txt", "If-Match: \"stale\"\r\n").status, 412);
+  EXPECT_EQ(client.get("/m.txt", "If-Match: W/" + etag + "\r\n").status, 412);  // strong comparison
+  EXPECT_EQ(client.get("/m.txt", "If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n").status, 412);
+  EXPECT_EQ(client.get("/m.txt", "If-Unmodified-Since: Sun, 09 Sep 2001 01:46:40 GMT\r\n").status, 200);
+  // If-Match present: If-Unmodified-Since is not looked at.
+  EXPECT_EQ(client.get("/m.txt", "If-Match: " + etag + "\r\nIf-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n")
+                .status,
+            200);
+  // Preconditions first: a failed If-Match is 412 even when If-None-Match would say 304.
+  EXPECT_EQ(client.get("/m.txt", "If-Match: \"stale\"\r\nIf-None-Match: " + etag + "\r\n").status, 412);
+}
+
+// A resumed download of a file that changed gets the whole new file, never old
+// and new bytes mixed.
+TEST_P(ServeTest, IfRangeServesThePartOnlyForTheSameFile) {
+  const std::string data = put("r.bin", random_bytes(1000, 7));
+  const std::string path = (root_ / "r.bin").string();
+  timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  start();
+  HttpClient client(port());
+  const std::string etag = client.get("/r.bin").header("etag");
+  ASSERT_EQ(etag, "\"3b9aca00-3e8\"");
+  const HttpResponse same_tag = client.get("/r.bin", "Range: bytes=100-199\r\nIf-Range: " + etag + "\r\n");
+  EXPECT_EQ(same_tag.status, 206);
+  EXPECT_TRUE(same_tag.body == data.substr(100, 100));
+  const HttpResponse same_date =
+      client.get("/r.bin", "Range: bytes=100-199\r\nIf-Range: Sun, 09 Sep 2001 01:46:40 GMT\r\n");
+  EXPECT_EQ(same_date.status, 206);
+  for (const std::string& stale : std::vector<std::string>{"\"3b9aca00-3e7\"", "W/" + etag,
+                                                           "Sat, 01 Jan 2000 00:00:00 GMT", "not a validator"}) {
+    SCOPED_TRACE(stale);
+    const HttpResponse r = client.get("/r.bin", "Range: bytes=100-199\r\nIf-Range: " + stale + "\r\n");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body == data);
+  }
+  // The file changes: the old tag no longer gets a part.
+  const std::string fresh = put("r.bin", random_bytes(1000, 8));
+  const HttpResponse after = client.get("/r.bin", "Range: bytes=100-199\r\nIf-Range: " + etag + "\r\n");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_TRUE(after.body == fresh);
+}
+
 TEST_P(ServeTest, KeepAliveServesManyRequestsOnOneConnection) {
   start();
   HttpClient client(port());
@@ -264,14 +465,122 @@ TEST_P(ServeTest, DirectoriesServeTheirIndex) {
   start();
   HttpClient client(port());
   EXPECT_EQ(client.get("/dir/").body, "<p>index</p>");
-  EXPECT_EQ(client.get("/dir").body, "<p>index</p>");
   EXPECT_EQ(client.get("/./dir/./").body, "<p>index</p>");
   EXPECT_EQ(client.get("/empty_dir/").status, 404);
-  EXPECT_EQ(client.get("/empty_dir").status, 404);
   EXPECT_EQ(client.get("/").status, 404);
   put("index.html", "root index");
   EXPECT_EQ(client.get("/").body, "root index");
   EXPECT_EQ(client.get("/hello.txt/").status, 404);
+}
+
+// As nginx: the page's relative links must resolve inside the directory.
+TEST_P(ServeTest, ADirectoryNamedWithoutItsSlashIsRedirected) {
+  start();
+  HttpClient client(port());
+  for (const auto& [target, location] : std::vector<std::pair<std::string, std::string>>{
+           {"/dir", "/dir/"},
+           {"/dir?x=1&y=2", "/dir/?x=1&y=2"},
+           {"/empty_dir", "/empty_dir/"},
+           {"/./dir", "/./dir/"},
+           {"http://example.com/dir?q", "/dir/?q"},
+       }) {
+    const HttpResponse r = client.get(target);
+    EXPECT_EQ(r.status, 301) << target;
+    EXPECT_EQ(r.header("location"), location) << target;
+  }
+  EXPECT_EQ(client.get("/dir", "", "HEAD").status, 301);
+  EXPECT_EQ(client.get("/dir/").status, 200);
+  EXPECT_EQ(client.get("/hello.txt").status, 200);
+}
+
+// RFC 9112 section 3.2: a server must answer 400 to an HTTP/1.1 request without Host.
+TEST_P(ServeTest, Http11WithoutHostIsABadRequest) {
+  start();
+  HttpClient client(port());
+  ASSERT_TRUE(client.send("GET /hello.txt HTTP/1.1\r\n\r\n"));
+  HttpResponse r;
+  ASSERT_TRUE(client.read(r));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(client.get("/hello.txt").status, 200);  // with Host, on the same connection
+  HttpClient old(port());
+  ASSERT_TRUE(old.send("GET /hello.txt HTTP/1.0\r\n\r\n"));  // 1.0 needs none
+  HttpResponse r10;
+  ASSERT_TRUE(old.read(r10));
+  EXPECT_EQ(r10.status, 200);
+  EXPECT_EQ(r10.body, "hello\n");
+}
+
+TEST_P(ServeTest, APortAnotherProcessListensOnIsAnError) {
+  start();
+  const std::string out = (dir_.path() / "out").string(), err = (dir_.path() / "err").string();
+  const std::string taken = "127.0.0.1:" + std::to_string(port());
+  EXPECT_EQ(run({program_, "--listen", taken, engine_flag(GetParam()), root_.string()}, out, err), 1);
+  EXPECT_NE(read_plain(err).find("Address already in use"), std::string::npos) << read_plain(err);
+  EXPECT_EQ(read_plain(out), "");
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/hello.txt").status, 200);  // the first server keeps the port
+
+  // Any listener, SO_REUSEPORT or not: the port is someone else's.
+  const int other = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(other, 0);
+  const int one = 1;
+  ::setsockopt(other, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(other, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(other, 4), 0);
+  socklen_t size = sizeof a;
+  ASSERT_EQ(::getsockname(other, reinterpret_cast<sockaddr*>(&a), &size), 0);
+  const std::string held = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  EXPECT_EQ(run({program_, "--listen", held, engine_flag(GetParam()), root_.string()}, out, err), 1);
+  EXPECT_NE(read_plain(err).find("Address already in use"), std::string::npos) << read_plain(err);
+  ::close(other);
+}
+
+TEST_P(ServeTest, HelpAndVersionGoToStdoutAndExitZero) {
+  const std::string out = (dir_.path() / "out").string(), err = (dir_.path() / "err").string();
+  EXPECT_EQ(run({program_, "--help"}, out, err), 0);
+  EXPECT_EQ(read_plain(out).rfind("usage: ringfile-serve", 0), 0u) << read_plain(out);
+  EXPECT_EQ(read_plain(err), "");
+  EXPECT_EQ(run({program_, "--version"}, out, err), 0);
+  EXPECT_EQ(read_plain(out).rfind("ringfile-serve ", 0), 0u) << read_plain(out);
+  EXPECT_EQ(run({program_, "--no-such-flag", root_.string()}, out, err), 2);
+  EXPECT_NE(read_plain(err).find("usage:"), std::string::npos);
+}
+
+TEST_P(ServeTest, ListenTakesABarePortAndAHostName) {
+  ServeProcess by_name(program_, {"--listen", "localhost:0", "--threads", "2", engine_flag(GetParam()), root_.string()});
+  EXPECT_EQ(by_name.first_line().rfind("listening on 127.0.0.1:", 0), 0u) << by_name.first_line();
+  ASSERT_NE(by_name.port(), 0);
+  HttpClient a(by_name.port());
+  EXPECT_EQ(a.get("/hello.txt").body, "hello\n");
+  ServeProcess bare(program_, {"--listen", "0", "--threads", "2", engine_flag(GetParam()), root_.string()});
+  EXPECT_EQ(bare.first_line().rfind("listening on 0.0.0.0:", 0), 0u) << bare.first_line();
+  ASSERT_NE(bare.port(), 0);
+  HttpClient b(bare.port());  // 127.0.0.1 is among "every address"
+  EXPECT_EQ(b.get("/hello.txt").body, "hello\n");
+}
+
+// Bound as root, serving as another user: a file only root may read is 403.
+TEST_P(ServeTest, UserDropsPrivilegesAfterBinding) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop privileges";
+  if (!::getpwnam("nobody")) GTEST_SKIP() << "no user nobody here";
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);  // the user must reach the root
+  put("private.txt", "private");
+  ASSERT_EQ(::chmod((root_ / "private.txt").c_str(), 0600), 0);
+  start({"--user", "nobody"});
+  HttpClient client(port());
+  EXPECT_EQ(client.get("/hello.txt").body, "hello\n");
+  const HttpResponse r = client.get("/private.txt");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body.find("private"), std::string::npos);
+  const std::string out = (dir_.path() / "out").string(), err = (dir_.path() / "err").string();
+  EXPECT_EQ(run({program_, "--listen", "127.0.0.1:0", "--user", "no-such-user-here", engine_flag(GetParam()),
+                 root_.string()},
+                out, err),
+            1);
+  EXPECT_NE(read_plain(err).find("no-such-user-here"), std::string::npos) << read_plain(err);
 }
 
 TEST_P(ServeTest, StatusCodes) {
