@@ -60,20 +60,22 @@ void print_help() {
       "usage: ringfile-bench [--file PATH] [--size 256M] [--engine LIST|all] [--rw RW] [--bs 4k]\n"
       "                      [--qd 1,8,32] [--time 2] [--rounds 4] [--direct[=0|1]] [--fsync LIST]\n"
       "                      [--fast-path=0|1] [--json] [--stall [--rt]] [--help]\n"
+      "fio's spellings work too: --filename (--file), --ioengine (--engine), --iodepth (--qd),\n"
+      "--runtime (--time; 30, 30s, 500ms, 2m), --output-format=json|normal (--json), --direct=0|1.\n"
       "\n"
       "Runs the same workload on each engine from one thread, keeping QD ops in flight, and prints\n"
       "throughput, latency and CPU cost side by side. With no arguments: a 256 MiB file of random bytes\n"
       "(created in the current directory, or $TMPDIR, and reused), warmed into the page cache; 4 KiB\n"
       "random reads at QD 1 and 32 on every engine, 2 s each; then a 1 s-per-case O_DIRECT pass.\n"
       "\n"
-      "  --file PATH     the file (default ./%s, or $TMPDIR/%s if . is read-only);\n"
+      "  --file PATH     (--filename) the file (default ./%s, or $TMPDIR/%s if . is read-only);\n"
       "                  one at least --size long is reused, otherwise it is written with random bytes\n"
       "  --size N        bytes the ops cover (suffixes k, M, G: powers of 1024); default 256M\n"
-      "  --engine LIST   comma-separated engines, or all (default)\n"
+      "  --engine LIST   (--ioengine) comma-separated engines, or all (default)\n"
       "  --rw RW         randread (default), randwrite, read, write, randrw (50%% writes)\n"
       "  --bs N          op size (default 4k); a multiple of 512 with --direct\n"
-      "  --qd LIST       queue depths, comma-separated (default 1,32)\n"
-      "  --time S        measured seconds per case (default 2)\n"
+      "  --qd LIST       (--iodepth) queue depths, comma-separated (default 1,32)\n"
+      "  --time S        (--runtime) measured seconds per case (default 2); s, ms or m may follow\n"
       "  --rounds N      split each case's time into up to N rounds (at least 0.25 s each) run\n"
       "                  round-robin over the engines, so drift hits all alike (default 4)\n"
       "  --direct[=1]    O_DIRECT only; --direct=0: page cache only; default: both\n"
@@ -82,7 +84,7 @@ void print_help() {
       "                  the ideal group commit: qd pwrites, then one fdatasync for them (the ceiling).\n"
       "                  Each value is its own set of cases in the same run, e.g. --fsync 1,group\n"
       "  --fast-path=0|1 turn ringfile's cached-read fast path off/on (default: the library's)\n"
-      "  --json          one JSON object per case on stdout, nothing else there\n"
+      "  --json          (--output-format=json) one JSON object per case on stdout, nothing else there\n"
       "  --stall         the event-loop stall benchmark instead (1 ms timer, 64 reads in flight)\n"
       "  --rt            with --stall: run the loop thread SCHED_FIFO, so other load on a shared\n"
       "                  machine doesn't count as lateness (needs root or CAP_SYS_NICE)\n"
@@ -131,6 +133,19 @@ unsigned parse_uint(const std::string& opt, const std::string& s, unsigned lo, u
   return static_cast<unsigned>(v);
 }
 
+// Seconds, with fio's suffixes: "2", "2s", "500ms", "1m"; within (0, 3600].
+double parse_seconds(const std::string& v) {
+  char* end = nullptr;
+  const double t = std::strtod(v.c_str(), &end);
+  const std::string suffix = end ? end : "";
+  const double scale = suffix.empty() || suffix == "s" ? 1 : suffix == "ms" ? 1e-3 : suffix == "m" ? 60 : 0;
+  const double seconds = t * scale;
+  if (v.empty() || end == v.c_str() || scale == 0 || !(seconds > 0) || seconds > 3600) {
+    throw UsageError{"--time: expected seconds in (0, 3600] (suffix s, ms or m), got '" + v + "'"};
+  }
+  return seconds;
+}
+
 // pread and preadv2: the blocking loops on the calling thread.
 bool is_pread_loop(const std::string& engine) { return engine == "pread" || engine == "preadv2"; }
 
@@ -156,6 +171,11 @@ Options parse_args(int argc, char** argv, bool& help) {
     auto no_value = [&] {
       if (inline_value) throw UsageError{arg + " takes no value"};
     };
+    // fio's spellings of the same options.
+    if (arg == "--filename") arg = "--file";
+    else if (arg == "--ioengine") arg = "--engine";
+    else if (arg == "--iodepth") arg = "--qd";
+    else if (arg == "--runtime") arg = "--time";
     if (arg == "--help" || arg == "-h") {
       no_value();
       help = true;
@@ -179,13 +199,7 @@ Options parse_args(int argc, char** argv, bool& help) {
       for (const auto& q : split(value())) o.qds.push_back(parse_uint("--qd", q, 1, 4096));
       o.qd_given = true;
     } else if (arg == "--time") {
-      std::string v = value();
-      char* end = nullptr;
-      double t = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(t > 0) || t > 3600) {
-        throw UsageError{"--time: expected seconds in (0, 3600], got '" + v + "'"};
-      }
-      o.seconds = t;
+      o.seconds = parse_seconds(value());
     } else if (arg == "--direct") {
       if (!inline_value) {
         o.direct = true;
@@ -208,6 +222,10 @@ Options parse_args(int argc, char** argv, bool& help) {
     } else if (arg == "--json") {
       no_value();
       o.json = true;
+    } else if (arg == "--output-format") {
+      const std::string v = value();
+      if (v != "json" && v != "normal") throw UsageError{"--output-format: json or normal, got '" + v + "'"};
+      o.json = v == "json";
     } else if (arg == "--stall") {
       no_value();
       o.stall = true;
