@@ -82,6 +82,14 @@ class ServeTest : public ::testing::TestWithParam<Backend> {
     write_plain((root_ / name).string(), data);
     return data;
   }
+  // A file whose mtime is 1000000000 (2001-09-09T01:46:40Z, 0x3b9aca00), so its
+  // Last-Modified and ETag are known in advance.
+  std::string put_dated(const std::string& name, const std::string& data) {
+    put(name, data);
+    timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+    EXPECT_EQ(::utimensat(AT_FDCWD, (root_ / name).c_str(), times, 0), 0);
+    return data;
+  }
 
   std::string program_;
   TempDir dir_;
@@ -301,10 +309,7 @@ TEST_P(ServeTest, ByteRanges) {
 }
 
 TEST_P(ServeTest, IfModifiedSince) {
-  put("m.txt", "modified");
-  const std::string path = (root_ / "m.txt").string();
-  timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};  // 2001-09-09T01:46:40Z
-  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  put_dated("m.txt", "modified");
   start();
   HttpClient client(port());
   const HttpResponse first = client.get("/m.txt");
@@ -320,10 +325,8 @@ TEST_P(ServeTest, IfModifiedSince) {
 
 // 1000000000 = 0x3b9aca00 (2001-09-09T01:46:40Z); 8 bytes: nginx's ETag form.
 TEST_P(ServeTest, ETagAndIfNoneMatch) {
-  put("m.txt", "modified");
+  put_dated("m.txt", "modified");
   const std::string path = (root_ / "m.txt").string();
-  timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
-  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
   start();
   HttpClient client(port());
   const std::string etag = "\"3b9aca00-8\"";
@@ -350,10 +353,7 @@ TEST_P(ServeTest, ETagAndIfNoneMatch) {
 }
 
 TEST_P(ServeTest, IfMatchAndIfUnmodifiedSinceFailWith412) {
-  put("m.txt", "modified");
-  const std::string path = (root_ / "m.txt").string();
-  timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
-  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  put_dated("m.txt", "modified");
   start();
   HttpClient client(port());
   const std::string etag = "\"3b9aca00-8\"";
@@ -374,10 +374,7 @@ TEST_P(ServeTest, IfMatchAndIfUnmodifiedSinceFailWith412) {
 // A resumed download of a file that changed gets the whole new file, never old
 // and new bytes mixed.
 TEST_P(ServeTest, IfRangeServesThePartOnlyForTheSameFile) {
-  const std::string data = put("r.bin", random_bytes(1000, 7));
-  const std::string path = (root_ / "r.bin").string();
-  timespec times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
-  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  const std::string data = put_dated("r.bin", random_bytes(1000, 7));
   start();
   HttpClient client(port());
   const std::string etag = client.get("/r.bin").header("etag");
